@@ -1,0 +1,59 @@
+import type { TracerConfig } from './config.js'
+import type { ExporterHealth } from './exporter/agent-exporter.js'
+import type { Span } from './span.js'
+import { CoreTracer, type SpanCallback, type SpanOptions, type Tracer } from './tracer.js'
+
+let instance: CoreTracer | undefined
+
+/**
+ * The process's default tracer, configured from the environment when first used rather than when core is
+ * imported: ESM hoists imports above the code that sets `process.env`, and importing must start nothing.
+ */
+export function getTracer(): Tracer {
+  return (instance ??= new CoreTracer())
+}
+
+class LazyTracer implements Tracer {
+  get config(): TracerConfig {
+    return getTracer().config
+  }
+
+  get enabled(): boolean {
+    return getTracer().enabled
+  }
+
+  startSpan(name: string, options?: SpanOptions): Span {
+    return getTracer().startSpan(name, options)
+  }
+
+  trace<R>(name: string, fn: SpanCallback<R>): R
+  trace<R>(name: string, options: SpanOptions, fn: SpanCallback<R>): R
+  trace<R>(name: string, optionsOrFn: SpanOptions | SpanCallback<R>, fn?: SpanCallback<R>): R {
+    return typeof optionsOrFn === 'function'
+      ? getTracer().trace(name, optionsOrFn)
+      : getTracer().trace(name, optionsOrFn, fn as SpanCallback<R>)
+  }
+
+  activeSpan(): Span | undefined {
+    return getTracer().activeSpan()
+  }
+
+  withSpan<R>(span: Span, fn: () => R): R {
+    return getTracer().withSpan(span, fn)
+  }
+
+  flush(): Promise<void> {
+    return instance === undefined ? Promise.resolve() : instance.flush()
+  }
+
+  shutdown(options?: { timeoutMs?: number }): Promise<void> {
+    return instance === undefined ? Promise.resolve() : instance.shutdown(options)
+  }
+
+  health(): ExporterHealth | undefined {
+    return getTracer().health()
+  }
+}
+
+/** The default tracer, created from `DD_*` variables on first use. */
+export const tracer: Tracer = new LazyTracer()

@@ -1,0 +1,226 @@
+/** Thrown when a payload would pass the writer's hard cap; the caller drops or splits what it was writing. */
+export class PayloadTooLargeError extends Error {
+  readonly code = 'ERR_DATADOG_APM_PAYLOAD_TOO_LARGE'
+  constructor(limit: number) {
+    super(`msgpack payload over the ${limit}-byte cap`)
+    this.name = 'PayloadTooLargeError'
+  }
+}
+
+const TWO_32 = 0x1_0000_0000
+
+/**
+ * A growable msgpack byte writer with a hard cap. It knows msgpack's formats, nothing of spans: the span
+ * layout lives in the encoders. Buffers are reused across payloads.
+ */
+export class MsgpackWriter {
+  #buf: Buffer
+  #view: DataView
+  #pos = 0
+  readonly #maxBytes: number
+
+  constructor(initialBytes: number, maxBytes: number) {
+    this.#maxBytes = maxBytes
+    this.#buf = Buffer.allocUnsafe(Math.min(initialBytes, maxBytes))
+    this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength)
+  }
+
+  get length(): number {
+    return this.#pos
+  }
+
+  reset(): void {
+    this.#pos = 0
+  }
+
+  /** Goes back to an earlier length, dropping what was written after it. */
+  truncate(length: number): void {
+    this.#pos = length
+  }
+
+  /** A copy of the bytes written so far. */
+  bytes(): Buffer {
+    return Buffer.from(this.#buf.subarray(0, this.#pos))
+  }
+
+  #ensure(extra: number): void {
+    const needed = this.#pos + extra
+    if (needed <= this.#buf.length) return
+    if (needed > this.#maxBytes) throw new PayloadTooLargeError(this.#maxBytes)
+    let size = this.#buf.length * 2
+    while (size < needed) size *= 2
+    const grown = Buffer.allocUnsafe(Math.min(size, this.#maxBytes))
+    this.#buf.copy(grown, 0, 0, this.#pos)
+    this.#buf = grown
+    this.#view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength)
+  }
+
+  /** Copies pre-encoded bytes (keys, fixed fragments). */
+  raw(bytes: Uint8Array): void {
+    const n = bytes.length
+    this.#ensure(n)
+    const buf = this.#buf
+    let pos = this.#pos
+    // A loop beats TypedArray#set for the short key fragments this is mostly used for.
+    if (n < 24) for (let i = 0; i < n; i++) buf[pos++] = bytes[i]!
+    else {
+      buf.set(bytes, pos)
+      pos += n
+    }
+    this.#pos = pos
+  }
+
+  nil(): void {
+    this.#ensure(1)
+    this.#buf[this.#pos++] = 0xc0
+  }
+
+  arrayHeader(n: number): void {
+    this.#ensure(5)
+    if (n < 16) this.#buf[this.#pos++] = 0x90 | n
+    else if (n < 0x10000) {
+      this.#buf[this.#pos] = 0xdc
+      this.#view.setUint16(this.#pos + 1, n)
+      this.#pos += 3
+    } else {
+      this.#buf[this.#pos] = 0xdd
+      this.#view.setUint32(this.#pos + 1, n)
+      this.#pos += 5
+    }
+  }
+
+  mapHeader(n: number): void {
+    this.#ensure(5)
+    if (n < 16) this.#buf[this.#pos++] = 0x80 | n
+    else if (n < 0x10000) {
+      this.#buf[this.#pos] = 0xde
+      this.#view.setUint16(this.#pos + 1, n)
+      this.#pos += 3
+    } else {
+      this.#buf[this.#pos] = 0xdf
+      this.#view.setUint32(this.#pos + 1, n)
+      this.#pos += 5
+    }
+  }
+
+  /** Writes an array32 or map32 header whose count is patched later; returns where it is. */
+  reserveHeader32(marker: 0xdd | 0xdf): number {
+    this.#ensure(5)
+    const at = this.#pos
+    this.#buf[at] = marker
+    this.#pos += 5
+    return at
+  }
+
+  patchHeader32(at: number, n: number): void {
+    this.#view.setUint32(at + 1, n)
+  }
+
+  string(s: string): void {
+    const len = s.length
+    // Short ASCII strings (most names, keys and tag values) are copied char by char: cheaper than a
+    // byte-length pass plus a utf8 write.
+    if (len < 32) {
+      this.#ensure(1 + len * 3)
+      const buf = this.#buf
+      const start = this.#pos
+      let pos = start + 1
+      let i = 0
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i)
+        if (c >= 0x80) break
+        buf[pos++] = c
+      }
+      if (i === len) {
+        buf[start] = 0xa0 | len
+        this.#pos = pos
+        return
+      }
+    }
+    const size = Buffer.byteLength(s, 'utf8')
+    this.#ensure(5 + size)
+    const buf = this.#buf
+    let pos = this.#pos
+    if (size < 32) buf[pos++] = 0xa0 | size
+    else if (size < 0x100) {
+      buf[pos++] = 0xd9
+      buf[pos++] = size
+    } else if (size < 0x10000) {
+      buf[pos++] = 0xda
+      this.#view.setUint16(pos, size)
+      pos += 2
+    } else {
+      buf[pos++] = 0xdb
+      this.#view.setUint32(pos, size)
+      pos += 4
+    }
+    pos += buf.write(s, pos, size, 'utf8')
+    this.#pos = pos
+  }
+
+  /** uint64 as 0xcf: exact for every 64-bit id. */
+  uint64(value: bigint): void {
+    this.#ensure(9)
+    this.#buf[this.#pos] = 0xcf
+    this.#view.setBigUint64(this.#pos + 1, value)
+    this.#pos += 9
+  }
+
+  /** int64 (0xd3) from a non-negative integer below 2^53 given as a double. */
+  int64(value: number): void {
+    this.#ensure(9)
+    const buf = this.#buf
+    buf[this.#pos] = 0xd3
+    this.#view.setUint32(this.#pos + 1, Math.floor(value / TWO_32))
+    this.#view.setUint32(this.#pos + 5, value % TWO_32)
+    this.#pos += 9
+  }
+
+  /** int64 (0xd3) from high and low 32-bit halves, for values past 2^53 such as epoch nanoseconds. */
+  int64Parts(high: number, low: number): void {
+    this.#ensure(9)
+    this.#buf[this.#pos] = 0xd3
+    this.#view.setUint32(this.#pos + 1, high)
+    this.#view.setUint32(this.#pos + 5, low)
+    this.#pos += 9
+  }
+
+  /** A small non-negative integer (< 128) as a positive fixint. */
+  fixint(value: number): void {
+    this.#ensure(1)
+    this.#buf[this.#pos++] = value & 0x7f
+  }
+
+  /** Any integer up to 2^32 in the smallest unsigned format. */
+  uint(value: number): void {
+    this.#ensure(5)
+    const buf = this.#buf
+    if (value < 0x80) buf[this.#pos++] = value
+    else if (value < 0x100) {
+      buf[this.#pos++] = 0xcc
+      buf[this.#pos++] = value
+    } else if (value < 0x10000) {
+      buf[this.#pos] = 0xcd
+      this.#view.setUint16(this.#pos + 1, value)
+      this.#pos += 3
+    } else {
+      buf[this.#pos] = 0xce
+      this.#view.setUint32(this.#pos + 1, value)
+      this.#pos += 5
+    }
+  }
+
+  float64(value: number): void {
+    this.#ensure(9)
+    this.#buf[this.#pos] = 0xcb
+    this.#view.setFloat64(this.#pos + 1, value)
+    this.#pos += 9
+  }
+}
+
+/** Pre-encodes a string as msgpack, for keys and fixed fragments. */
+export function encodeString(s: string): Uint8Array {
+  const writer = new MsgpackWriter(64, 1 << 20)
+  writer.string(s)
+  return writer.bytes()
+}

@@ -1,0 +1,36 @@
+import type { Exporter } from './exporter/exporter.js'
+import type { Span } from './span.js'
+
+/**
+ * Keeps exported trace chunks in memory: for unit tests of code that makes spans, and for users who want
+ * to assert on their own spans. `createTracer({ exporter: new InMemoryExporter() })`.
+ */
+export class InMemoryExporter implements Exporter {
+  #chunks: Span[][] = []
+
+  export(chunk: Span[]): void {
+    this.#chunks.push(chunk)
+  }
+
+  /** Chunks in the order they were exported. */
+  chunks(): Span[][] {
+    return [...this.#chunks]
+  }
+
+  /** Every exported span, in finishing order. */
+  spans(): Span[] {
+    return this.#chunks.flat()
+  }
+
+  reset(): void {
+    this.#chunks = []
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve()
+  }
+}

@@ -1,0 +1,36 @@
+import type { Span } from './span.js'
+
+/**
+ * What the spans of one trace share inside this process: the trace id, the sampling decision, the
+ * propagated trace tags, and the spans that finished but have not been handed to the exporter yet.
+ * A chunk leaves when every span started in it has finished (or at the partial-flush threshold); a span
+ * that finishes later goes out in a later chunk.
+ */
+export class TraceState {
+  readonly traceId: bigint
+  /** 16 hex digits of the high half, '' for a 64-bit trace. */
+  readonly traceIdHigh: string
+  samplingPriority: number | undefined
+  /** `_dd.p.dm`, set with a kept decision. */
+  decisionMaker: string | undefined
+  /** Set once the decision was sent to another service: it may not change after that. */
+  samplingLocked: boolean
+  origin: string | undefined
+  /** Propagated `_dd.p.*` tags other than `_dd.p.tid` and `_dd.p.dm`. */
+  readonly tags: Record<string, string>
+  /** Spans started and not finished. */
+  open: number
+  finished: Span[]
+
+  constructor(traceId: bigint, traceIdHigh: string, samplingPriority: number | undefined, origin: string | undefined, tags: Record<string, string>) {
+    this.traceId = traceId
+    this.traceIdHigh = traceIdHigh
+    this.samplingPriority = samplingPriority
+    this.decisionMaker = undefined
+    this.samplingLocked = false
+    this.origin = origin
+    this.tags = tags
+    this.open = 0
+    this.finished = []
+  }
+}

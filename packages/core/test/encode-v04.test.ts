@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { decode } from '@msgpack/msgpack'
+import { V04Encoder, type SpanDecorations } from '../src/exporter/encode-v04.js'
+import { MsgpackWriter, PayloadTooLargeError } from '../src/exporter/msgpack-writer.js'
+import { Span } from '../src/span.js'
+import { createTracer } from '../src/tracer.js'
+import { InMemoryExporter } from '../src/testing.js'
+import { TraceState } from '../src/trace.js'
+
+type Decoded = Record<string, unknown> & { meta: Record<string, string>; metrics: Record<string, number> }
+
+const decorations: SpanDecorations = {
+  service: 'svc',
+  globalMeta: { language: 'javascript', 'runtime-id': 'rid', env: 'prod', version: '1.2.3', team: 'apm' },
+  processId: 4242
+}
+
+function encode(chunks: Span[][], maxPayloadBytes = 1 << 20): Decoded[][] {
+  const encoder = new V04Encoder(decorations, maxPayloadBytes)
+  encoder.begin()
+  for (const chunk of chunks) assert.ok(encoder.append(chunk))
+  return decode(encoder.finish(), { useBigInt64: true }) as Decoded[][]
+}
+
+function tracer() {
+  const exporter = new InMemoryExporter()
+  return { tracer: createTracer({ service: 'svc', exporter, flushOnExit: false }), exporter }
+}
+
+test('a span decodes field by field, with the agent key set and types', () => {
+  const { tracer: t, exporter } = tracer()
+  const root = t.startSpan('express.request', { resource: 'GET /users/:id', type: 'web' })
+  root.setTag('http.method', 'GET').setTag('http.status_code', 200).setTag('ratio', 0.25)
+  const child = t.startSpan('db.query', { childOf: root, service: 'postgres', type: 'sql' })
+  child.setError(new Error('timeout'))
+  child.finish()
+  root.finish()
+  const [[first, second]] = encode(exporter.chunks()) as [[Decoded, Decoded]]
+
+  assert.deepEqual(Object.keys(first).sort(), ['duration', 'error', 'meta', 'metrics', 'name', 'parent_id', 'resource', 'service', 'span_id', 'start', 'trace_id', 'type'])
+  assert.equal(first.name, 'express.request', 'the local root comes first')
+  assert.equal(first.trace_id, root.traceId)
+  assert.equal(first.span_id, root.spanId)
+  assert.equal(first.parent_id, 0n)
+  assert.equal(first.resource, 'GET /users/:id')
+  assert.equal(first.service, 'svc')
+  assert.equal(first.type, 'web')
+  assert.equal(first.error, 0)
+  assert.equal(typeof first.start, 'bigint')
+  const startNs = BigInt(Math.round(root.startTime * 1e3)) * 1000n
+  assert.ok(((first.start as bigint) - startNs) ** 2n < 10_000n ** 2n, 'start is epoch ns of the span start')
+  assert.equal(first.duration, BigInt(Math.round(root.duration * 1e6)))
+  assert.deepEqual(first.meta, {
+    'http.method': 'GET',
+    'http.status_code': '200',
+    '_dd.p.tid': root.trace.traceIdHigh,
+    '_dd.p.dm': '-0',
+    language: 'javascript',
+    'runtime-id': 'rid',
+    env: 'prod',
+    version: '1.2.3',
+    team: 'apm'
+  })
+  assert.deepEqual(first.metrics, { ratio: 0.25, _sampling_priority_v1: 1, '_dd.top_level': 1, process_id: 4242 })
+
+  assert.equal(second.parent_id, root.spanId)
+  assert.equal(second.service, 'postgres')
+  assert.equal(second.error, 1)
+  assert.equal(second.meta['error.message'], 'timeout')
+  assert.equal(second.meta['_dd.base_service'], 'svc')
+  assert.equal(second.meta['_dd.p.tid'], undefined, 'trace tags only on the first span of a chunk')
+  assert.equal(second.metrics['_dd.top_level'], 1, 'a span of another service is top-level')
+})
+
+test('64-bit ids are exact at 2^63 and 2^64-1', () => {
+  const owner = { config: createTracer({ exporter: new InMemoryExporter(), flushOnExit: false }).config, finishSpan() {} }
+  const trace = new TraceState(2n ** 64n - 1n, '', 1, undefined, {})
+  const span = new Span(owner, trace, 2n ** 63n, 2n ** 64n - 2n, undefined, 'op', 'svc', 'op', '', performance.now())
+  span.duration = 1
+  const [[decoded]] = encode([[span]]) as [[Decoded]]
+  assert.equal(decoded.trace_id, 2n ** 64n - 1n)
+  assert.equal(decoded.span_id, 2n ** 63n)
+  assert.equal(decoded.parent_id, 2n ** 64n - 2n)
+})
+
+test('a span the user gave env itself keeps its own value, once', () => {
+  const { tracer: t, exporter } = tracer()
+  t.startSpan('op', { tags: { env: 'staging' } }).finish()
+  const [[span]] = encode(exporter.chunks()) as [[Decoded]]
+  assert.equal(span.meta.env, 'staging')
+})
+
+test('long, non-ASCII and empty strings survive; empty name and resource get fallbacks', () => {
+  const { tracer: t, exporter } = tracer()
+  const long = 'SELECT * FROM t WHERE '.repeat(500)
+  t.startSpan('', { tags: { long, jp: 'ピアサービス', short: 'é', empty: '' }, resource: '' }).finish()
+  const [[span]] = encode(exporter.chunks()) as [[Decoded]]
+  assert.equal(span.meta.long, long)
+  assert.equal(span.meta.jp, 'ピアサービス')
+  assert.equal(span.meta.short, 'é')
+  assert.equal(span.meta.empty, '')
+  assert.equal(span.name, 'unnamed_operation')
+  assert.equal(span.resource, 'unnamed_operation')
+})
+
+test('many traces in one payload; map headers past 15 and 65535 entries', () => {
+  const { tracer: t, exporter } = tracer()
+  for (let i = 0; i < 40; i++) {
+    const s = t.startSpan(`op${i}`)
+    for (let k = 0; k < (i === 0 ? 70_000 : 20); k++) s.metrics[`m${k}`] = k
+    s.finish()
+  }
+  const decoded = encode(exporter.chunks(), 8 << 20)
+  assert.equal(decoded.length, 40)
+  assert.equal(Object.keys(decoded[0]![0]!.metrics).length, 70_003)
+  assert.equal(decoded[39]![0]!.name, 'op39')
+})
+
+test('a chunk that does not fit is refused whole, leaving the payload valid', () => {
+  const { tracer: t, exporter } = tracer()
+  t.startSpan('small').finish()
+  t.startSpan('big', { tags: { blob: 'x'.repeat(20_000) } }).finish()
+  const encoder = new V04Encoder(decorations, 4096)
+  encoder.begin()
+  const [small, big] = exporter.chunks()
+  assert.equal(encoder.append(small!), true)
+  assert.equal(encoder.append(big!), false)
+  assert.equal(encoder.traceCount, 1)
+  const decoded = decode(encoder.finish(), { useBigInt64: true }) as Decoded[][]
+  assert.deepEqual(decoded.map((c) => c[0]!.name), ['small'])
+})
+
+test('the writer refuses to pass its cap: the last byte accepted, the next refused', () => {
+  const writer = new MsgpackWriter(4, 16)
+  writer.raw(new Uint8Array(16))
+  assert.equal(writer.length, 16)
+  assert.throws(() => writer.nil(), PayloadTooLargeError)
+})
+
+test('every integer and string format the writer uses decodes back', () => {
+  const writer = new MsgpackWriter(8, 1 << 24)
+  const values: unknown[] = []
+  const put = (value: unknown, write: () => void) => {
+    values.push(value)
+    write()
+  }
+  writer.arrayHeader(0) // placeholder replaced below
+  writer.reset()
+  const strings = ['', 'a', 'x'.repeat(31), 'x'.repeat(32), 'y'.repeat(255), 'z'.repeat(256), 'w'.repeat(70_000), 'ü'.repeat(20)]
+  const uints = [0, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1]
+  const total = strings.length + uints.length + 4
+  writer.arrayHeader(total)
+  for (const s of strings) put(s, () => writer.string(s))
+  for (const n of uints) put(n, () => writer.uint(n))
+  put(2 ** 53 - 1, () => writer.int64(2 ** 53 - 1))
+  put(-1.5, () => writer.float64(-1.5))
+  put(null, () => writer.nil())
+  put(2n ** 64n - 1n, () => writer.uint64(2n ** 64n - 1n))
+  const decoded = decode(writer.bytes(), { useBigInt64: true }) as unknown[]
+  assert.deepEqual(
+    decoded.map((v) => (typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v)),
+    values
+  )
+})
