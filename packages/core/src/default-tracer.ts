@@ -1,4 +1,5 @@
 import type { TracerConfig } from './config.js'
+import type { Diagnostics } from './diagnostics.js'
 import type { ExporterHealth } from './exporter/agent-exporter.js'
 import type { Span } from './span.js'
 import { CoreTracer, type SpanCallback, type SpanOptions, type Tracer } from './tracer.js'
@@ -16,6 +17,10 @@ export function getTracer(): Tracer {
 class LazyTracer implements Tracer {
   get config(): TracerConfig {
     return getTracer().config
+  }
+
+  get diagnostics(): Diagnostics {
+    return getTracer().diagnostics
   }
 
   get enabled(): boolean {

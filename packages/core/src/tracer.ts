@@ -48,6 +48,8 @@ export interface Tracer {
   shutdown(options?: { timeoutMs?: number }): Promise<void>
   /** Counters of the agent exporter; undefined with a custom exporter. */
   health(): ExporterHealth | undefined
+  /** The tracer's own diagnostic logger: warnings print once, then at most once a minute. */
+  readonly diagnostics: Diagnostics
 }
 
 /**
@@ -56,6 +58,7 @@ export interface Tracer {
  */
 export class CoreTracer implements Tracer, SpanOwner, Flushable {
   readonly config: TracerConfig
+  readonly diagnostics: Diagnostics
   readonly #diagnostics: Diagnostics
   readonly #exporter: Exporter
   readonly #noopSpan: Span
@@ -67,6 +70,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     const early: string[] = []
     this.config = resolveConfig(options, process.env, (message) => early.push(message))
     this.#diagnostics = new Diagnostics(this.config.debug, options.diagnostics)
+    this.diagnostics = this.#diagnostics
     for (const message of early) this.#diagnostics.warn(`config:${message}`, message)
     const config = this.config
     runtimeId ??= randomUUID()

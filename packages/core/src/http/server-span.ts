@@ -1,0 +1,198 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { getTracer } from '../default-tracer.js'
+import type { Span } from '../span.js'
+import type { SpanContext } from '../span-context.js'
+import type { Tracer } from '../tracer.js'
+import { clientIp } from './client-ip.js'
+import { addHeaderTags, parseHeaderTags, type HeaderTag } from './header-tags.js'
+import { obfuscateUrl, queryObfuscator, type QueryObfuscator } from './query-obfuscation.js'
+import { parseStatusRanges, statusPredicate } from './status-ranges.js'
+
+/** Options shared by the Express middleware and the Fastify plugin. Every field is optional. */
+export interface ServerSpanOptions {
+  /** Default: core's default tracer. */
+  tracer?: Tracer
+  /** Service of the request spans. Default: the tracer's. */
+  service?: string
+  /**
+   * Secrets in the query string of `http.url`: a regex (string or RegExp) whose matches become
+   * `<redacted>`, '' or false to keep the query, `.*` or true to drop it. Env
+   * `DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP`; default dd-trace's pattern.
+   */
+  queryStringObfuscation?: string | RegExp | boolean
+  /** Headers to tag, `header` or `header:tag`. Env `DD_TRACE_HEADER_TAGS` (comma-separated). */
+  headers?: readonly string[]
+  /** True when a status marks the request as failed. Env `DD_TRACE_HTTP_SERVER_ERROR_STATUSES`; default 500-599. */
+  validateStatus?: (status: number) => boolean
+  /** Tag `http.client_ip`. Env `DD_TRACE_CLIENT_IP_ENABLED`; default false. */
+  clientIp?: boolean
+  /** The one header to read the client IP from. Env `DD_TRACE_CLIENT_IP_HEADER`. */
+  clientIpHeader?: string
+  /** Requests not traced: exact paths (no query), RegExps over the path, or a predicate. */
+  skip?: readonly (string | RegExp)[] | ((path: string, req: IncomingMessage) => boolean)
+  hooks?: {
+    /** Called just before the request span finishes; errors it throws are caught. */
+    request?: (span: Span, req: IncomingMessage, res: ServerResponse) => void
+  }
+}
+
+const STATUS_TEXT: string[] = Array.from({ length: 1000 }, (_, i) => String(i))
+const DEFAULT_ERROR_STATUSES = (status: number): boolean => status >= 500 && status < 600
+
+function envValue(name: string): string | undefined {
+  const value = process.env[name]
+  return value === undefined || value.trim() === '' ? undefined : value.trim()
+}
+
+function skipPredicate(skip: ServerSpanOptions['skip']): ((path: string, req: IncomingMessage) => boolean) | undefined {
+  if (skip === undefined) return undefined
+  if (typeof skip === 'function') return skip
+  if (!Array.isArray(skip)) throw new TypeError('datadog-apm: option skip must be an array of paths and RegExps, or a function')
+  const exact = new Set<string>()
+  const patterns: RegExp[] = []
+  for (const item of skip as readonly unknown[]) {
+    if (typeof item === 'string') exact.add(item)
+    else if (item instanceof RegExp) patterns.push(item)
+    else throw new TypeError(`datadog-apm: option skip takes paths and RegExps, got ${String(item)}`)
+  }
+  return (path) => exact.has(path) || patterns.some((r) => r.test(path))
+}
+
+/**
+ * The request span logic of every web framework package, written once: starts the span, and at the end
+ * sets status, URL (query redacted), route and resource, user agent, header tags, client IP and the
+ * error policy. Built once per middleware or plugin; `start` and `finish` run per request.
+ */
+export class HttpServerTracing {
+  readonly tracer: Tracer
+  readonly #operationName: string
+  readonly #component: string
+  readonly #service: string | undefined
+  readonly #obfuscator: QueryObfuscator
+  readonly #headerTags: readonly HeaderTag[]
+  readonly #isError: (status: number) => boolean
+  readonly #clientIp: boolean
+  readonly #clientIpHeader: string | undefined
+  readonly #skip: ((path: string, req: IncomingMessage) => boolean) | undefined
+  readonly #hook: ((span: Span, req: IncomingMessage, res: ServerResponse) => void) | undefined
+
+  constructor(component: string, options: ServerSpanOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError(`datadog-apm: ${component} options must be an object`)
+    this.tracer = options.tracer ?? getTracer()
+    const warn = (kind: string, message: string): void => this.tracer.diagnostics.warn(kind, message)
+    this.#component = component
+    this.#operationName = `${component}.request`
+    if (options.service !== undefined && (typeof options.service !== 'string' || options.service === '')) {
+      throw new TypeError('datadog-apm: option service must be a non-empty string')
+    }
+    this.#service = options.service
+
+    let obfuscator: QueryObfuscator | undefined
+    if (options.queryStringObfuscation !== undefined) {
+      obfuscator = queryObfuscator(options.queryStringObfuscation)
+      if (obfuscator === undefined) throw new TypeError('datadog-apm: option queryStringObfuscation is not a valid regular expression')
+    } else {
+      const env = process.env.DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP
+      obfuscator = queryObfuscator(env)
+      if (obfuscator === undefined) {
+        warn('config:DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP', 'DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP is not a valid regular expression; using the default')
+        obfuscator = queryObfuscator(undefined)!
+      }
+    }
+    this.#obfuscator = obfuscator
+
+    if (options.headers !== undefined && !Array.isArray(options.headers)) throw new TypeError('datadog-apm: option headers must be an array of strings')
+    this.#headerTags = parseHeaderTags(options.headers ?? (envValue('DD_TRACE_HEADER_TAGS') ?? '').split(','))
+
+    if (options.validateStatus !== undefined) {
+      if (typeof options.validateStatus !== 'function') throw new TypeError('datadog-apm: option validateStatus must be a function')
+      const validate = options.validateStatus
+      this.#isError = (status) => {
+        try {
+          return validate(status)
+        } catch {
+          return DEFAULT_ERROR_STATUSES(status)
+        }
+      }
+    } else {
+      const env = envValue('DD_TRACE_HTTP_SERVER_ERROR_STATUSES')
+      const table = env === undefined ? undefined : parseStatusRanges(env)
+      if (env !== undefined && table === undefined) {
+        warn('config:DD_TRACE_HTTP_SERVER_ERROR_STATUSES', `DD_TRACE_HTTP_SERVER_ERROR_STATUSES=${JSON.stringify(env)} is not a list of statuses and ranges; using 500-599`)
+      }
+      this.#isError = table === undefined ? DEFAULT_ERROR_STATUSES : statusPredicate(table)
+    }
+    this.#clientIp = options.clientIp ?? /^(true|1)$/i.test(envValue('DD_TRACE_CLIENT_IP_ENABLED') ?? '')
+    this.#clientIpHeader = (options.clientIpHeader ?? envValue('DD_TRACE_CLIENT_IP_HEADER'))?.toLowerCase()
+    this.#skip = skipPredicate(options.skip)
+    const hook = options.hooks?.request
+    if (hook !== undefined && typeof hook !== 'function') throw new TypeError('datadog-apm: option hooks.request must be a function')
+    this.#hook = hook
+  }
+
+  /**
+   * Starts the request span, or returns undefined when the tracer is off or the path is skipped. The
+   * caller makes it active for the rest of the request.
+   */
+  start(req: IncomingMessage, parent?: SpanContext | null): Span | undefined {
+    const tracer = this.tracer
+    if (!tracer.enabled) return undefined
+    if (this.#skip !== undefined) {
+      const url = req.url ?? '/'
+      const q = url.indexOf('?')
+      try {
+        if (this.#skip(q === -1 ? url : url.slice(0, q), req)) return undefined
+      } catch {
+        // A throwing skip predicate traces the request rather than break it.
+      }
+    }
+    const span = tracer.startSpan(this.#operationName, { childOf: parent ?? null, service: this.#service, type: 'web' })
+    const meta = span.meta
+    meta['span.kind'] = 'server'
+    meta.component = this.#component
+    meta['http.method'] = req.method ?? 'GET'
+    span.metrics['_dd.measured'] = 1
+    return span
+  }
+
+  /**
+   * Finishes the request span once the response is done (or the client went away). `url` is the path
+   * and query as the client sent it; `route` the matched pattern, if any; `error` what the app threw or
+   * passed on, recorded when the status counts as an error.
+   */
+  finish(span: Span, req: IncomingMessage, res: ServerResponse, url: string, route: string | undefined, error: unknown): void {
+    if (span.finished) return
+    const meta = span.meta
+    const status = res.statusCode
+    const method = meta['http.method'] ?? req.method ?? 'GET'
+    meta['http.status_code'] = status >= 0 && status < 1000 ? STATUS_TEXT[status]! : String(status)
+    const host = req.headers.host
+    const scheme = (req.socket as { encrypted?: boolean } | null)?.encrypted === true ? 'https://' : 'http://'
+    meta['http.url'] = scheme + (host === undefined || host === '' ? 'localhost' : host) + obfuscateUrl(url, this.#obfuscator)
+    if (route !== undefined && route !== '') {
+      meta['http.route'] = route
+      if (span.resource === this.#operationName) span.resource = method + ' ' + route
+    } else if (span.resource === this.#operationName) {
+      span.resource = method
+    }
+    const userAgent = req.headers['user-agent']
+    if (userAgent !== undefined) meta['http.useragent'] = userAgent
+    if (this.#headerTags.length > 0) addHeaderTags(meta, this.#headerTags, req.headers, (name) => res.getHeader(name))
+    if (this.#clientIp) {
+      const ip = clientIp(req.headers, req.socket?.remoteAddress, this.#clientIpHeader)
+      if (ip !== undefined) meta['http.client_ip'] = ip
+    }
+    if (this.#isError(status)) {
+      if (error !== undefined && error !== null) span.setError(error)
+      else span.error = 1
+    }
+    if (this.#hook !== undefined) {
+      try {
+        this.#hook(span, req, res)
+      } catch (err) {
+        this.tracer.diagnostics.warn('hook-threw', `the ${this.#component} hooks.request callback threw; the span was finished without it`, String(err))
+      }
+    }
+    span.finish()
+  }
+}
