@@ -12,14 +12,14 @@ function refill(): void {
   randomFillSync(poolBytes)
   // Clear the top bit of every id (little-endian: the last byte of each element). Datadog tracers use
   // 63-bit ids, so a peer that parses them as signed 64-bit integers never sees a negative one.
-  for (let i = 7; i < poolBytes.length; i += 8) poolBytes[i]! &= 0x7f
+  for (let i = 7; i < poolBytes.length; i += 8) poolBytes[i] &= 0x7f
   next = 0
 }
 
 /** A random non-zero 63-bit id, for span ids and the low half of trace ids. */
 export function randomId(): bigint {
   if (next === POOL_SIZE) refill()
-  const id = pool[next++]!
+  const id = pool[next++]
   // Zero means "no id" on the wire; the chance is 2^-63, but the agent drops a trace with a zero id.
   return id === 0n ? randomId() : id
 }

@@ -16,6 +16,11 @@ export interface SpanOwner {
 
 const timeOrigin = performance.timeOrigin
 
+/** Any value as tag text; `String` is what dd-trace uses too, `[object Object]` included. */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : String(value)
+}
+
 function truncate(value: string): string {
   return value.length > MAX_META_VALUE_LENGTH ? value.slice(0, MAX_META_VALUE_LENGTH) : value
 }
@@ -128,7 +133,7 @@ export class Span {
         return this
       }
       case 'http.status_code':
-        if (value !== undefined && value !== null) this.meta[key] = String(value)
+        if (value !== undefined && value !== null) this.meta[key] = text(value)
         return this
     }
     addTag(this.meta, this.metrics, key, value, 0)
@@ -151,10 +156,10 @@ export class Span {
         const name = typeof e.name === 'string' && e.name !== '' ? e.name : err.constructor?.name
         if (typeof name === 'string' && name !== '' && name !== 'Object') this.meta['error.type'] = truncate(name)
         const message = typeof e.message === 'string' && e.message !== '' ? e.message : e.code
-        if (message !== undefined && message !== null && message !== '') this.meta['error.message'] = truncate(String(message))
+        if (message !== undefined && message !== null && message !== '') this.meta['error.message'] = truncate(text(message))
         if (typeof e.stack === 'string') this.meta['error.stack'] = truncate(e.stack)
       } else if (err !== undefined && err !== null) {
-        this.meta['error.message'] = truncate(String(err))
+        this.meta['error.message'] = truncate(text(err))
       }
     } catch {
       // A hostile error object (throwing getters, a revoked proxy) still leaves the span marked as failed.

@@ -104,7 +104,7 @@ test('an invalid variable gets one warning naming it, and the default', () => {
   }
   const url = resolve({ DD_TRACE_AGENT_URL: 'ftp://x' })
   assert.equal(url.config.url.href, 'http://127.0.0.1:8126/')
-  assert.match(url.warnings[0]!, /^DD_TRACE_AGENT_URL=/)
+  assert.match(url.warnings[0], /^DD_TRACE_AGENT_URL=/)
 })
 
 test('limits: the last value accepted and the first refused', () => {
@@ -148,7 +148,7 @@ test('a tracer warns about a bad variable once, on its diagnostic sink', () => {
     else process.env.DD_TRACE_FLUSH_INTERVAL = previous
   }
   assert.equal(lines.length, 1)
-  assert.match(lines[0]!, /^datadog-apm: DD_TRACE_FLUSH_INTERVAL="often" is not a whole number/)
+  assert.match(lines[0], /^datadog-apm: DD_TRACE_FLUSH_INTERVAL="often" is not a whole number/)
 })
 
 test('the tracer version sent to the agent is the package version', async () => {

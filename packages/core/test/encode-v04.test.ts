@@ -113,8 +113,8 @@ test('many traces in one payload; map headers past 15 and 65535 entries', () => 
   }
   const decoded = encode(exporter.chunks(), 8 << 20)
   assert.equal(decoded.length, 40)
-  assert.equal(Object.keys(decoded[0]![0]!.metrics).length, 70_003)
-  assert.equal(decoded[39]![0]!.name, 'op39')
+  assert.equal(Object.keys(decoded[0][0].metrics).length, 70_003)
+  assert.equal(decoded[39][0].name, 'op39')
 })
 
 test('a chunk that does not fit is refused whole, leaving the payload valid', () => {
@@ -124,11 +124,11 @@ test('a chunk that does not fit is refused whole, leaving the payload valid', ()
   const encoder = new V04Encoder(decorations, 4096)
   encoder.begin()
   const [small, big] = exporter.chunks()
-  assert.equal(encoder.append(small!), true)
-  assert.equal(encoder.append(big!), false)
+  assert.equal(encoder.append(small), true)
+  assert.equal(encoder.append(big), false)
   assert.equal(encoder.traceCount, 1)
   const decoded = decode(encoder.finish(), { useBigInt64: true }) as Decoded[][]
-  assert.deepEqual(decoded.map((c) => c[0]!.name), ['small'])
+  assert.deepEqual(decoded.map((c) => c[0].name), ['small'])
 })
 
 test('the writer refuses to pass its cap: the last byte accepted, the next refused', () => {
@@ -162,4 +162,22 @@ test('every integer and string format the writer uses decodes back', () => {
     decoded.map((v) => (typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v)),
     values
   )
+})
+
+test('keys the encoder adds are never repeated when the span set them itself', () => {
+  const { tracer: t, exporter } = tracer()
+  const root = t.startSpan('op', { childOf: { traceId: 5n, traceIdHigh: 'abcdef0000000000', spanId: 6n, origin: 'rum', traceTags: { '_dd.p.usr': 'u' } }, service: 'other' })
+  root.setTags({ '_dd.p.tid': 'x', '_dd.origin': 'mine', '_dd.base_service': 'b', '_dd.p.usr': 'v', env: 'e' })
+  root.metrics._sampling_priority_v1 = 2
+  root.metrics['_dd.top_level'] = 0
+  root.finish()
+  const encoder = new V04Encoder(decorations, 1 << 20)
+  encoder.begin()
+  encoder.append(exporter.chunks()[0]!)
+  const bytes = encoder.finish()
+  const [[span]] = decode(bytes, { useBigInt64: true }) as [[Decoded]]
+  assert.deepEqual(span.meta, { '_dd.p.tid': 'x', '_dd.p.dm': '-0', '_dd.origin': 'mine', '_dd.base_service': 'b', '_dd.p.usr': 'v', env: 'e', language: 'javascript', 'runtime-id': 'rid', version: '1.2.3', team: 'apm' })
+  // @msgpack/msgpack keeps the last of repeated keys; count the keys on the wire instead.
+  const metaHeader = bytes.indexOf(Buffer.from('\xa4meta\xdf', 'latin1'))
+  assert.equal(bytes.readUInt32BE(metaHeader + 6), 10)
 })

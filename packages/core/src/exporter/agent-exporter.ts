@@ -183,7 +183,7 @@ export class AgentExporter implements Exporter {
     let taken = 0
     let spans = 0
     for (; taken < queue.length; taken++) {
-      const chunk = queue[taken]!
+      const chunk = queue[taken]
       if (encoder.append(chunk)) {
         spans += chunk.length
         continue

@@ -62,7 +62,7 @@ export class V04Encoder {
     this.#globalPairs = this.#globalKeys.map((k) => {
       const w = new MsgpackWriter(256, 1 << 20)
       w.string(k)
-      w.string(decorations.globalMeta[k]!)
+      w.string(decorations.globalMeta[k])
       return w.bytes()
     })
   }
@@ -95,7 +95,7 @@ export class V04Encoder {
       // Chunks hold spans in finishing order; written backwards, the local root (which finishes last)
       // comes first and carries the chunk's trace tags, as in dd-trace's payloads.
       const last = chunk.length - 1
-      for (let i = last; i >= 0; i--) this.#span(chunk[i]!, i === last)
+      for (let i = last; i >= 0; i--) this.#span(chunk[i], i === last)
     } catch (err) {
       if (!(err instanceof PayloadTooLargeError)) throw err
       writer.truncate(mark)
@@ -154,44 +154,47 @@ export class V04Encoder {
     w.raw(K.meta)
     const metaHeader = w.reserveHeader32(0xdf)
     let metaCount = 0
+    // A key the span set itself is written once, from the span: the agent reads a repeated key as a
+    // malformed payload.
     const meta = span.meta
     for (const k in meta) {
       w.string(k)
-      w.string(meta[k]!)
+      w.string(meta[k])
       metaCount++
     }
     if (firstInChunk) {
-      if (trace.traceIdHigh !== '') {
+      if (trace.traceIdHigh !== '' && meta['_dd.p.tid'] === undefined) {
         w.raw(K.tid)
         w.string(trace.traceIdHigh)
         metaCount++
       }
-      if (trace.decisionMaker !== undefined && trace.samplingPriority !== undefined && trace.samplingPriority > 0) {
+      if (trace.decisionMaker !== undefined && trace.samplingPriority !== undefined && trace.samplingPriority > 0 && meta['_dd.p.dm'] === undefined) {
         w.raw(K.dm)
         w.string(trace.decisionMaker)
         metaCount++
       }
       const tags = trace.tags
       for (const k in tags) {
+        if (meta[k] !== undefined) continue
         w.string(k)
-        w.string(tags[k]!)
+        w.string(tags[k])
         metaCount++
       }
     }
-    if (trace.origin !== undefined) {
+    if (trace.origin !== undefined && meta['_dd.origin'] === undefined) {
       w.raw(K.origin)
       w.string(trace.origin)
       metaCount++
     }
-    if (service !== decorations.service) {
+    if (service !== decorations.service && meta['_dd.base_service'] === undefined) {
       w.raw(K.baseService)
       w.string(decorations.service)
       metaCount++
     }
     const globalKeys = this.#globalKeys
     for (let i = 0; i < globalKeys.length; i++) {
-      if (meta[globalKeys[i]!] === undefined) {
-        w.raw(this.#globalPairs[i]!)
+      if (meta[globalKeys[i]] === undefined) {
+        w.raw(this.#globalPairs[i])
         metaCount++
       }
     }
@@ -203,7 +206,7 @@ export class V04Encoder {
     const metrics = span.metrics
     for (const k in metrics) {
       w.string(k)
-      w.float64(metrics[k]!)
+      w.float64(metrics[k])
       metricsCount++
     }
     if (trace.samplingPriority !== undefined && metrics['_sampling_priority_v1'] === undefined) {

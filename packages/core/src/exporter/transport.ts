@@ -1,3 +1,4 @@
+import type * as UndiciModule from 'undici'
 import type { Dispatcher } from 'undici'
 
 export interface TransportResponse {
@@ -15,7 +16,7 @@ export interface Transport {
 /** Answers longer than this are cut: the agent's JSON answers are a few KB. */
 const MAX_RESPONSE_BYTES = 1024 * 1024
 
-type Undici = typeof import('undici')
+type Undici = typeof UndiciModule
 let undiciModule: Promise<Undici> | undefined
 
 /**

@@ -29,7 +29,7 @@ function candidates(header: string, value: string): string[] {
     if (header === 'forwarded') {
       const match = /(?:^|;)\s*for=([^;]*)/i.exec(item)
       if (match === null) continue
-      item = match[1]!.trim().replace(/^"|"$/g, '')
+      item = match[1].trim().replace(/^"|"$/g, '')
     }
     if (item.startsWith('[')) item = item.slice(1, Math.max(1, item.indexOf(']')))
     else if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(item)) item = item.slice(0, item.lastIndexOf(':'))

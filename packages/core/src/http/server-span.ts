@@ -165,7 +165,7 @@ export class HttpServerTracing {
     const meta = span.meta
     const status = res.statusCode
     const method = meta['http.method'] ?? req.method ?? 'GET'
-    meta['http.status_code'] = status >= 0 && status < 1000 ? STATUS_TEXT[status]! : String(status)
+    meta['http.status_code'] = status >= 0 && status < 1000 ? STATUS_TEXT[status] : String(status)
     const host = req.headers.host
     const scheme = (req.socket as { encrypted?: boolean } | null)?.encrypted === true ? 'https://' : 'http://'
     meta['http.url'] = scheme + (host === undefined || host === '' ? 'localhost' : host) + obfuscateUrl(url, this.#obfuscator)

@@ -1,0 +1,145 @@
+import { EventEmitter } from 'node:events'
+import { RingBuffer } from './ring-buffer.js'
+import type { ReceivedPayload, ReceivedSpan, ReceivedTrace, Violation } from './types.js'
+
+export interface WaitForTracesOptions {
+  /** Default 5000. */
+  timeoutMs?: number
+  filter?: (trace: ReceivedTrace) => boolean
+}
+
+const CHANGE = 'change'
+const CLOSE = 'close'
+const LISTED = 20
+
+/** What the intake has received, bounded, and the means to wait for more of it. */
+export class IntakeStore {
+  readonly #capacity: number
+  readonly #traces: RingBuffer<ReceivedTrace>
+  readonly #payloads: RingBuffer<ReceivedPayload>
+  readonly #violations: RingBuffer<Violation>
+  readonly #events = new EventEmitter()
+  #closed = false
+
+  constructor(capacity: number) {
+    this.#capacity = capacity
+    this.#traces = new RingBuffer(capacity)
+    this.#payloads = new RingBuffer(capacity)
+    this.#violations = new RingBuffer(capacity)
+    // Any number of tests may wait at once; the default cap of 10 listeners would only produce warnings.
+    this.#events.setMaxListeners(0)
+  }
+
+  record(payload: ReceivedPayload, traces: readonly ReceivedTrace[], violations: readonly Violation[]): void {
+    this.#payloads.push(payload)
+    for (const trace of traces) this.#traces.push(trace)
+    for (const violation of violations) this.#violations.push(violation)
+    this.#events.emit(CHANGE)
+  }
+
+  traces(filter?: (trace: ReceivedTrace) => boolean): ReceivedTrace[] {
+    const all = this.#traces.toArray()
+    return filter === undefined ? all : all.filter(filter)
+  }
+
+  spans(): ReceivedSpan[] {
+    return this.#traces.toArray().flatMap((trace) => trace.spans)
+  }
+
+  payloads(): ReceivedPayload[] {
+    return this.#payloads.toArray()
+  }
+
+  violations(): Violation[] {
+    return this.#violations.toArray()
+  }
+
+  clear(): void {
+    this.#traces.clear()
+    this.#payloads.clear()
+    this.#violations.clear()
+  }
+
+  /** Rejects every pending wait; later waits that are not already satisfied reject at once. */
+  close(): void {
+    this.#closed = true
+    this.#events.emit(CLOSE)
+  }
+
+  waitForTraces(count: number, options: WaitForTracesOptions = {}): Promise<ReceivedTrace[]> {
+    const { timeoutMs = 5000, filter } = options
+    if (!Number.isInteger(count) || count < 1) {
+      return Promise.reject(new RangeError(`waitForTraces: count must be a positive integer, got ${count}`))
+    }
+    if (count > this.#capacity) {
+      return Promise.reject(new RangeError(`waitForTraces: count ${count} exceeds maxTraces (${this.#capacity}); it could never be reached`))
+    }
+    const matching = (): ReceivedTrace[] | undefined => {
+      const found = this.traces(filter)
+      return found.length >= count ? found : undefined
+    }
+    return new Promise((resolve, reject) => {
+      const settle = (fn: () => void): void => {
+        clearTimeout(timer)
+        this.#events.off(CHANGE, onChange)
+        this.#events.off(CLOSE, onClose)
+        fn()
+      }
+      const onChange = (): void => {
+        try {
+          const found = matching()
+          if (found !== undefined) settle(() => resolve(found))
+        } catch (error) {
+          settle(() => reject(error instanceof Error ? error : new Error(String(error))))
+        }
+      }
+      const onClose = (): void => {
+        settle(() => reject(new Error(this.#describe(`the agent closed while waiting for ${count} traces`, filter))))
+      }
+      const timer = setTimeout(() => {
+        settle(() => reject(new Error(this.#describe(`expected ${count} traces${filter ? ' matching the filter' : ''} within ${timeoutMs} ms`, filter))))
+      }, timeoutMs)
+      this.#events.on(CHANGE, onChange)
+      this.#events.on(CLOSE, onClose)
+      if (this.#closed) onClose()
+      else onChange()
+    })
+  }
+
+  // The timeout message is most of what a failing end-to-end test has to go on, so it lists what did arrive.
+  #describe(headline: string, filter: ((trace: ReceivedTrace) => boolean) | undefined): string {
+    const traces = this.#traces.toArray()
+    const payloads = this.#payloads.toArray()
+    const violations = this.#violations.toArray()
+    let matching = traces.length
+    if (filter !== undefined) {
+      try {
+        matching = traces.filter(filter).length
+      } catch {
+        matching = NaN
+      }
+    }
+    const lines = [
+      `waitForTraces: ${headline}; got ${matching}${filter ? ` matching (of ${traces.length} received)` : ''}.`,
+      `Traces (${traces.length}):`
+    ]
+    for (const [i, trace] of traces.slice(-LISTED).entries()) lines.push(`  ${describeTrace(trace, i)}`)
+    lines.push(`Payloads (${payloads.length}):`)
+    for (const p of payloads.slice(-LISTED)) {
+      lines.push(`  ${p.method} ${p.path} -> ${p.status || 'no answer'}${p.error ? ` ${p.error}` : ''}, ${p.bytes} bytes, ${p.traceCount} traces`)
+    }
+    const byRule = new Map<string, number>()
+    for (const v of violations) byRule.set(v.rule, (byRule.get(v.rule) ?? 0) + 1)
+    lines.push(`Violations (${violations.length}): ${[...byRule].map(([rule, n]) => `${rule} x${n}`).join(', ') || 'none'}`)
+    return lines.join('\n')
+  }
+}
+
+function describeTrace(trace: ReceivedTrace, index: number): string {
+  const root = trace.spans.find((s) => s.parent_id === 0n) ?? trace.spans[0]
+  const head = root === undefined
+    ? 'no spans'
+    : `${root.service}/${root.name} ${JSON.stringify(root.resource)} trace_id=${root.trace_id}`
+  const dropped = trace.dropReason ? ` [agent would drop: ${trace.dropReason}]` : ''
+  return `#${index} ${head}, ${trace.spans.length} spans${dropped}`
+}

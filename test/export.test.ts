@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { test } from 'node:test'
+import { startAgent, type Agent } from '@datadog-apm/agent'
+import { createTracer, type TracerOptions } from '@datadog-apm/core'
+
+const fixtures = fileURLToPath(new URL('./fixtures/core/', import.meta.url))
+
+function collect(): { lines: string[]; sink: { write(line: string): void } } {
+  const lines: string[] = []
+  return { lines, sink: { write: (line: string) => lines.push(line) } }
+}
+
+function tracerFor(agentUrl: string, options: TracerOptions = {}) {
+  return createTracer({ service: 'export-test', env: 'test', version: '1.0.0', url: agentUrl, flushOnExit: false, ...options })
+}
+
+async function withAgent(t: { after(fn: () => Promise<void>): void }, options?: Parameters<typeof startAgent>[0]): Promise<Agent> {
+  const agent = await startAgent(options)
+  t.after(() => agent.close())
+  return agent
+}
+
+test('spans reach the intake over HTTP, field by field', async (t) => {
+  const agent = await withAgent(t)
+  const tracer = tracerFor(agent.url, { tags: { team: 'apm' } })
+  let rootIds: { trace: bigint; span: bigint; tid: string } | undefined
+  await tracer.trace('web.request', { resource: 'GET /users/:id', type: 'web', tags: { 'http.status_code': 200, 'http.method': 'GET' } }, async (root) => {
+    rootIds = { trace: root.traceId, span: root.spanId, tid: root.trace.traceIdHigh }
+    await tracer.trace('db.query', { service: 'postgres', type: 'sql', resource: 'SELECT 1' }, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    })
+  })
+  await tracer.flush()
+  const [trace] = await agent.waitForTraces(1)
+  assert.ok(trace && rootIds)
+  assert.deepEqual(agent.violations(), [])
+  assert.equal(trace.headers['x-datadog-trace-count'], '1')
+  assert.equal(trace.headers['datadog-meta-lang'], 'nodejs')
+  assert.equal(trace.headers['datadog-meta-lang-version'], process.version)
+  assert.equal(trace.headers['datadog-meta-tracer-version'], '0.1.0')
+  assert.equal(trace.headers['content-type'], 'application/msgpack')
+
+  const [root, child] = trace.spans
+  assert.ok(root && child)
+  assert.equal(root.trace_id, rootIds.trace)
+  assert.equal(root.span_id, rootIds.span)
+  assert.equal(root.parent_id, 0n)
+  assert.equal(root.name, 'web.request')
+  assert.equal(root.resource, 'GET /users/:id')
+  assert.equal(root.service, 'export-test')
+  assert.equal(root.type, 'web')
+  assert.equal(root.error, 0)
+  assert.equal(root.meta['_dd.p.tid'], rootIds.tid)
+  assert.equal(root.meta['http.status_code'], '200')
+  assert.equal(root.meta.env, 'test')
+  assert.equal(root.meta.version, '1.0.0')
+  assert.equal(root.meta.team, 'apm')
+  assert.equal(root.meta.language, 'javascript')
+  assert.match(root.meta['runtime-id'] ?? '', /^[0-9a-f-]{36}$/)
+  assert.equal(root.metrics._sampling_priority_v1, 1)
+  assert.equal(root.metrics['_dd.top_level'], 1)
+  assert.equal(root.metrics.process_id, process.pid)
+  const nowNs = BigInt(Date.now()) * 1_000_000n
+  assert.ok(root.start > nowNs - 10_000_000_000n && root.start <= nowNs, 'start is epoch ns')
+  assert.ok(root.duration >= child.duration && child.duration >= 1_500_000n, 'durations in ns')
+
+  assert.equal(child.parent_id, root.span_id)
+  assert.equal(child.trace_id, root.trace_id)
+  assert.equal(child.service, 'postgres')
+  assert.equal(child.type, 'sql')
+  assert.equal(child.meta['_dd.base_service'], 'export-test')
+  assert.equal(child.meta['_dd.p.tid'], undefined)
+  assert.ok(child.start >= root.start && child.start + child.duration <= root.start + root.duration)
+  await tracer.shutdown()
+})
+
+test('spans reach the intake over a Unix socket', async (t) => {
+  const socketPath = join(mkdtempSync(join(tmpdir(), 'dd-sock-')), 'apm.socket')
+  const agent = await withAgent(t, { socketPath })
+  assert.ok(agent.socketUrl)
+  const tracer = tracerFor(agent.socketUrl)
+  for (let i = 0; i < 3; i++) tracer.trace(`unix-${i}`, () => {})
+  await tracer.flush()
+  const traces = await agent.waitForTraces(3)
+  assert.deepEqual(traces.map((trace) => trace.spans[0]?.name).sort(), ['unix-0', 'unix-1', 'unix-2'])
+  assert.deepEqual(agent.violations(), [])
+  assert.equal(tracer.health()?.tracesSent, 3)
+  await tracer.shutdown()
+})
+
+test('many traces are batched into few payloads and split under the size limit', async (t) => {
+  const agent = await withAgent(t)
+  const tracer = tracerFor(agent.url, { maxPayloadBytes: 64 * 1024 })
+  for (let i = 0; i < 2000; i++) tracer.trace('batch', { tags: { i } }, () => {})
+  await tracer.flush()
+  await agent.waitForTraces(2000, { timeoutMs: 10_000 })
+  const payloads = agent.payloads()
+  assert.ok(payloads.length >= 4 && payloads.length < 100, `${payloads.length} payloads`)
+  for (const payload of payloads) assert.ok(payload.bytes <= 64 * 1024, `payload of ${payload.bytes} bytes`)
+  assert.deepEqual(agent.violations(), [])
+  const health = tracer.health()
+  assert.equal(health?.tracesSent, 2000)
+  assert.equal(health?.tracesDropped, 0)
+  await tracer.shutdown()
+})
+
+test('the agent down: nothing reaches the app, drops are counted, one warning, export resumes when it returns', async (t) => {
+  const probe = await startAgent()
+  const port = Number(new URL(probe.url).port)
+  await probe.close()
+  const { lines, sink } = collect()
+  const tracer = tracerFor(`http://127.0.0.1:${port}`, { diagnostics: sink })
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 10; i++) tracer.trace('while-down', () => {})
+    await tracer.flush()
+  }
+  const down = tracer.health()!
+  assert.equal(down.tracesDropped, 30)
+  assert.equal(down.droppedByReason.network, 30)
+  assert.equal(down.lastError, 'ECONNREFUSED')
+  assert.equal(lines.length, 1, 'one warning, not one per payload')
+  assert.match(lines[0], new RegExp(`cannot send traces to the Datadog agent at http://127\\.0\\.0\\.1:${port}/ \\(ECONNREFUSED\\)`))
+
+  const agent = await withAgent(t, { port })
+  for (let i = 0; i < 5; i++) tracer.trace('after-recovery', () => {})
+  await tracer.flush()
+  const traces = await agent.waitForTraces(5)
+  assert.ok(traces.every((trace) => trace.spans[0]?.name === 'after-recovery'))
+  assert.equal(tracer.health()?.tracesSent, 5)
+  assert.equal(tracer.health()?.lastError, undefined)
+  assert.match(lines.at(-1)!, /accepts traces again/)
+  await tracer.shutdown()
+})
+
+test('with the agent down memory stays bounded: the queue drops whole traces past its limit', async () => {
+  const { sink } = collect()
+  // A port nobody listens on; a long interval so everything piles up in the queue.
+  const tracer = tracerFor('http://127.0.0.1:9', { maxQueueSpans: 1000, flushIntervalMs: 3_600_000, diagnostics: sink })
+  for (let i = 0; i < 50_000; i++) {
+    tracer.trace('pile', (span) => {
+      span.setTag('payload', 'x'.repeat(200))
+    })
+  }
+  const health = tracer.health()!
+  assert.ok(health.queuedSpans <= 1000, `${health.queuedSpans} spans queued`)
+  assert.ok(health.droppedByReason.queue_full >= 45_000, `dropped ${health.droppedByReason.queue_full}`)
+  await tracer.shutdown({ timeoutMs: 500 })
+})
+
+test('an agent answer that refuses the payload is counted by status; rates from the answer are kept', async (t) => {
+  const agent = await withAgent(t, { maxPayloadBytes: 2048 })
+  agent.setRates({ 'service:export-test,env:test': 0.5, 'service:,env:': 1 })
+  const { lines, sink } = collect()
+  const tracer = tracerFor(agent.url, { diagnostics: sink })
+  tracer.trace('small', () => {})
+  await tracer.flush()
+  assert.deepEqual((tracer as unknown as { agentRates: Record<string, number> }).agentRates, { 'service:export-test,env:test': 0.5, 'service:,env:': 1 })
+  tracer.trace('big', (span) => span.setTag('blob', 'x'.repeat(4000)))
+  await tracer.flush()
+  const health = tracer.health()!
+  assert.equal(health.droppedByReason.status_413, 1)
+  assert.match(health.lastError ?? '', /^HTTP 413/)
+  assert.match(lines.join(''), /refused a payload with HTTP 413/)
+  await tracer.shutdown()
+})
+
+function runFixture(script: string, args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [join(fixtures, script), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
+  const ready = new Promise<void>((resolve) => {
+    child.stdout.on('data', () => {
+      if (stdout.includes('ready')) resolve()
+    })
+  })
+  return { child, exited, ready, output: () => ({ stdout, stderr }) }
+}
+
+test('SIGTERM with no handler of the app: traces are flushed, then the process dies of SIGTERM as it would have', async (t) => {
+  const agent = await withAgent(t)
+  const run = runFixture('send-on-exit.mjs', ['no-handler'], { DD_TRACE_AGENT_URL: agent.url })
+  await run.ready
+  run.child.kill('SIGTERM')
+  const [code, signal] = await run.exited
+  assert.equal(signal, 'SIGTERM', `exit ${code} ${signal} ${run.output().stderr}`)
+  assert.equal(agent.traces().length, 5)
+})
+
+test('SIGTERM with a handler of the app: the handler decides the exit, traces are flushed too', async (t) => {
+  const agent = await withAgent(t)
+  const run = runFixture('send-on-exit.mjs', ['own-handler'], { DD_TRACE_AGENT_URL: agent.url })
+  await run.ready
+  run.child.kill('SIGTERM')
+  const [code] = await run.exited
+  assert.equal(code, 7)
+  assert.match(run.output().stdout, /app handler ran/)
+  assert.equal(agent.traces().length, 5)
+})
+
+test('a process that simply ends sends its traces on beforeExit and still exits promptly', async (t) => {
+  const agent = await withAgent(t)
+  const started = Date.now()
+  const run = runFixture('send-on-exit.mjs', ['before-exit'], { DD_TRACE_AGENT_URL: agent.url })
+  const [code] = await run.exited
+  assert.equal(code, 0, run.output().stderr)
+  assert.equal(agent.traces().length, 5)
+  assert.ok(Date.now() - started < 5000, 'no lingering timers or sockets')
+})
+
+test('a CommonJS app can require() the packages', async (t) => {
+  const agent = await withAgent(t)
+  const run = runFixture('require.cjs', [], { DD_TRACE_AGENT_URL: agent.url })
+  const [code] = await run.exited
+  assert.equal(code, 0, run.output().stderr)
+  const [trace] = await agent.waitForTraces(1)
+  assert.equal(trace?.spans[0]?.name, 'cjs.op')
+  assert.equal(trace?.spans[0]?.meta['loaded.with'], 'require')
+})
