@@ -21,33 +21,40 @@ if (which === 'ours') {
   finishAll = () => new Promise((resolve) => exporter.flush(resolve))
 }
 
-function round() {
-  for (let t = 0; t < TRACES; t++) {
-    const root = startSpan('bench.request')
-    root.setTag('http.method', 'GET')
-    root.setTag('http.route', '/users/:id')
-    for (let s = 1; s < SPANS; s++) {
-      const child = startSpan('bench.child', root)
-      child.setTag('component', 'bench')
-      child.finish()
+// Like a server, the loop yields to the event loop between batches of requests, so each tracer's timers
+// and thresholds work as they would in an app; only the synchronous span work is timed as request path.
+async function round() {
+  let requestPathNs = 0n
+  for (let t = 0; t < TRACES; ) {
+    const batchStart = process.hrtime.bigint()
+    for (const end = Math.min(TRACES, t + 100); t < end; t++) {
+      const root = startSpan('bench.request')
+      root.setTag('http.method', 'GET')
+      root.setTag('http.route', '/users/:id')
+      for (let s = 1; s < SPANS; s++) {
+        const child = startSpan('bench.child', root)
+        child.setTag('component', 'bench')
+        child.finish()
+      }
+      root.finish()
     }
-    root.finish()
+    requestPathNs += process.hrtime.bigint() - batchStart
+    await new Promise((resolve) => setImmediate(resolve))
   }
+  return requestPathNs
 }
 
 // Warm-up round, then the measured one.
-round()
+await round()
 await finishAll()
 await new Promise((resolve) => setTimeout(resolve, 200))
 const cpu0 = process.cpuUsage()
-const t0 = process.hrtime.bigint()
-round()
-const t1 = process.hrtime.bigint()
+const requestPathNs = await round()
 await finishAll()
 await new Promise((resolve) => setTimeout(resolve, 100))
 const cpu = process.cpuUsage(cpu0)
 const spans = TRACES * SPANS
 process.stdout.write(
-  `${JSON.stringify({ which, node: process.version, spans, requestPathNsPerSpan: Number(t1 - t0) / spans, totalCpuNsPerSpan: ((cpu.user + cpu.system) * 1000) / spans })}\n`
+  `${JSON.stringify({ which, node: process.version, spans, requestPathNsPerSpan: Number(requestPathNs) / spans, totalCpuNsPerSpan: ((cpu.user + cpu.system) * 1000) / spans })}\n`
 )
 process.exit(0)
