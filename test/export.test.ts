@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -214,6 +216,39 @@ test('a process that simply ends sends its traces on beforeExit and still exits 
   assert.equal(code, 0, run.output().stderr)
   assert.equal(agent.traces().length, 5)
   assert.ok(Date.now() - started < 5000, 'no lingering timers or sockets')
+})
+
+test('importing core starts nothing; the first finished trace installs the exit hooks and holds the process open with nothing', async () => {
+  const run = runFixture('starts-nothing.mjs', [], {})
+  const [code] = await run.exited
+  assert.equal(code, 0, run.output().stderr)
+  const { afterImport, afterSpan, afterFinish } = JSON.parse(run.output().stdout) as Record<string, { resources: string[]; sigterm: number; sigint: number; beforeExit: number }>
+  const quiet = { resources: [], sigterm: 0, sigint: 0, beforeExit: 0 }
+  assert.deepEqual(afterImport, quiet)
+  assert.deepEqual(afterSpan, quiet)
+  assert.deepEqual(afterFinish, { resources: [], sigterm: 1, sigint: 1, beforeExit: 1 })
+})
+
+test('an app keeps answering while the agent is down', async (t) => {
+  const { sink } = collect()
+  const tracer = tracerFor('http://127.0.0.1:9', { diagnostics: sink, flushIntervalMs: 10 })
+  const server = createServer((req, res) => {
+    void tracer.trace('web.request', { resource: `${req.method} /`, type: 'web' }, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      res.end('ok')
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  const { port } = server.address() as AddressInfo
+  const answers = await Promise.all(Array.from({ length: 200 }, () => fetch(`http://127.0.0.1:${port}/`).then((r) => r.text())))
+  assert.ok(answers.every((a) => a === 'ok'))
+  await tracer.flush()
+  const health = tracer.health()!
+  assert.equal(health.tracesDropped, 200)
+  assert.equal(health.droppedByReason.network, 200)
+  await tracer.shutdown()
 })
 
 test('a CommonJS app can require() the packages', async (t) => {

@@ -173,7 +173,7 @@ test('keys the encoder adds are never repeated when the span set them itself', (
   root.finish()
   const encoder = new V04Encoder(decorations, 1 << 20)
   encoder.begin()
-  encoder.append(exporter.chunks()[0]!)
+  encoder.append(exporter.chunks()[0])
   const bytes = encoder.finish()
   const [[span]] = decode(bytes, { useBigInt64: true }) as [[Decoded]]
   assert.deepEqual(span.meta, { '_dd.p.tid': 'x', '_dd.p.dm': '-0', '_dd.origin': 'mine', '_dd.base_service': 'b', '_dd.p.usr': 'v', env: 'e', language: 'javascript', 'runtime-id': 'rid', version: '1.2.3', team: 'apm' })

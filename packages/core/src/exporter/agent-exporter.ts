@@ -51,6 +51,10 @@ interface Payload {
   readonly spanCount: number
 }
 
+function traces(count: number): string {
+  return count === 1 ? '1 trace' : `${count} traces`
+}
+
 function errorCode(err: unknown): string {
   if (err !== null && typeof err === 'object') {
     const e = err as { code?: unknown; cause?: unknown; name?: unknown; message?: unknown }
@@ -222,7 +226,7 @@ export class AgentExporter implements Exporter {
       this.#fail(payload, 'network', code)
       this.#diagnostics.warn(
         'agent-unreachable',
-        `cannot send traces to the Datadog agent at ${this.#url.href} (${code}); ${payload.traceCount} traces dropped. The app is not affected; sending resumes when the agent is back`,
+        `cannot send traces to the Datadog agent at ${this.#url.href} (${code}); ${traces(payload.traceCount)} dropped. The app is not affected; sending resumes when the agent is back`,
         err instanceof Error ? (err.stack ?? err.message) : undefined
       )
       return
@@ -247,7 +251,7 @@ export class AgentExporter implements Exporter {
     this.#fail(payload, `status_${status}`, `HTTP ${status}${reason === '' ? '' : `: ${reason}`}`)
     this.#diagnostics.warn(
       'agent-status',
-      `the Datadog agent at ${this.#url.href} refused a payload with HTTP ${status}${reason === '' ? '' : ` (${reason})`}; ${payload.traceCount} traces dropped`
+      `the Datadog agent at ${this.#url.href} refused a payload with HTTP ${status}${reason === '' ? '' : ` (${reason})`}; ${traces(payload.traceCount)} dropped`
     )
   }
 
