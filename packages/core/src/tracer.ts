@@ -217,11 +217,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   #exportChunk(trace: TraceState): void {
     const chunk = trace.finished
     trace.finished = []
-    if (trace.samplingPriority === undefined) {
-      // Until sampling rules and agent rates land every trace is kept by default (mechanism 0).
-      trace.samplingPriority = SamplingPriority.AUTO_KEEP
-      trace.decisionMaker = DecisionMaker.DEFAULT
-    }
+    if (trace.samplingPriority === undefined) this.decideSampling(trace, chunk[chunk.length - 1]!)
     if (!this.#exitHooks && this.config.flushOnExit) {
       this.#exitHooks = true
       registerExitFlush(this)
@@ -231,6 +227,19 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     } catch (err) {
       this.#diagnostics.warn('exporter-threw', 'the exporter threw while taking a trace; the trace was dropped', String(err))
     }
+  }
+
+  /**
+   * Makes the trace's sampling decision if none was made yet: called when the first chunk leaves and
+   * before the context is first injected into an outgoing request (which then locks it). `span` is the
+   * span at hand (the chunk's local root, or the span being injected).
+   */
+  decideSampling(trace: TraceState, span: Span): void {
+    if (trace.samplingPriority !== undefined) return
+    void span
+    // Until sampling rules and agent rates land every trace is kept by default (mechanism 0).
+    trace.samplingPriority = SamplingPriority.AUTO_KEEP
+    trace.decisionMaker = DecisionMaker.DEFAULT
   }
 
   /** Counters of the agent exporter (undefined with a custom exporter). */
