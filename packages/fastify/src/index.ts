@@ -1,0 +1,5 @@
+import { datadogPlugin } from './plugin.js'
+
+export { datadogPlugin }
+export type { DatadogPluginOptions } from './options.js'
+export default datadogPlugin
