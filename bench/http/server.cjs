@@ -1,0 +1,59 @@
+// One benchmark server: FRAMEWORK (express|fastify) traced by VARIANT (untraced|ours|dd-trace|otel|disabled),
+// serving GET /users/:id with a small JSON body and exporting to the sink at SINK_URL. CommonJS, because
+// dd-trace and OpenTelemetry instrument by hooking require(), and must be loaded before the framework.
+// SIGUSR2 marks the start of the measured window; SIGTERM prints the CPU used since then and exits.
+'use strict'
+const [framework, variant, sinkUrl] = process.argv.slice(2)
+const nodeMajor = Number(process.versions.node.split('.')[0])
+
+if (variant === 'dd-trace') {
+  require(nodeMajor >= 22 ? 'dd-trace6' : 'dd-trace').init({
+    service: 'bench', env: 'bench', url: sinkUrl, startupLogs: false, telemetry: { enabled: false }, remoteConfig: { enabled: false }, runtimeMetrics: false
+  })
+} else if (variant === 'otel') {
+  require('./otel.cjs').start(framework, sinkUrl)
+}
+
+let mark = process.cpuUsage()
+process.on('SIGUSR2', () => {
+  mark = process.cpuUsage()
+})
+process.on('SIGTERM', () => {
+  const cpu = process.cpuUsage(mark)
+  process.stdout.write(JSON.stringify({ cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMb: process.resourceUsage().maxRSS / 1024, rssMb: process.memoryUsage().rss / 1048576 }) + '\n')
+  process.exit(0)
+})
+
+function user(id) {
+  return { id, name: 'Ada Lovelace', email: 'ada@example.com', plan: 'pro' }
+}
+
+function ready(port) {
+  process.stdout.write(`ready ${port}\n`)
+}
+
+const ours = variant === 'ours' || variant === 'disabled'
+const tracer = ours ? require('@datadog-apm/core').createTracer({ service: 'bench', env: 'bench', url: sinkUrl, enabled: variant !== 'disabled' }) : undefined
+
+if (framework === 'express') {
+  const express = require('express')
+  const app = express()
+  if (ours) app.use(require('@datadog-apm/express').datadog({ tracer }))
+  app.get('/users/:id', (req, res) => {
+    res.json(user(req.params.id))
+  })
+  const server = app.listen(0, '127.0.0.1', () => ready(server.address().port))
+} else {
+  const app = require('fastify')({ logger: false })
+  const start = async () => {
+    if (variant === 'otel') await app.register(require('./otel.cjs').fastifyPlugin())
+    if (ours) await app.register(require('@datadog-apm/fastify').datadogPlugin, { tracer })
+    app.get('/users/:id', async (request) => user(request.params.id))
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    ready(app.server.address().port)
+  }
+  start().catch((err) => {
+    console.error(err)
+    process.exit(1)
+  })
+}
