@@ -1,60 +1,182 @@
-// The demo: starts the local intake (or uses DD_TRACE_AGENT_URL), runs the example services against
-// it, and prints what arrived. `--once` exits after the run: 0 when every expected trace arrived whole.
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
+// The demo: an Express "web" service calling a Fastify "api" service, both traced, sending to the local
+// intake (or to the agent at DD_TRACE_AGENT_URL), a short load, and a report of what arrived.
+//
+//   node examples/demo.mjs            run, report, keep running with the page open until Ctrl-C
+//   node examples/demo.mjs --once     run, check, exit: 0 when every expected trace arrived whole
+//   node examples/demo.mjs --port 0   the intake on any free port (default 8126, or a free one if taken)
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { startAgent } from '@datadog-apm/agent'
+import { checkAnswers, checkHealth, checkTraces, fetchFromIntake } from './demo/check.mjs'
+import { REQUESTS, runLoad } from './demo/load.mjs'
+import { startService } from './demo/services.mjs'
+import { formatMs, paint } from './demo/style.mjs'
 
-const once_ = process.argv.includes('--once')
-const here = fileURLToPath(new URL('.', import.meta.url))
-const JOBS = 10
+const DEFAULT_PORT = 8126
+const SETTLE_TIMEOUT_MS = 10_000
 
-async function startIntake() {
-  if (process.env.DD_TRACE_AGENT_URL) return { url: process.env.DD_TRACE_AGENT_URL, agent: undefined }
-  let agent
+const print = (line = '') => process.stdout.write(`${line}\n`)
+
+function options() {
   try {
-    agent = await startAgent({ port: 8126 })
-  } catch {
-    agent = await startAgent({ port: 0 })
-    console.log(`port 8126 is taken; the intake listens on ${agent.url} instead`)
+    const { values } = parseArgs({ options: { once: { type: 'boolean' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+    const port = values.port === undefined ? undefined : /^\d+$/.test(values.port) && Number(values.port) <= 65535 ? Number(values.port) : NaN
+    if (Number.isNaN(port)) throw new Error(`--port must be a port number, got ${JSON.stringify(values.port)}`)
+    return { once: values.once === true, port, help: values.help === true }
+  } catch (error) {
+    process.stderr.write(`demo: ${error.message}\nusage: node examples/demo.mjs [--once] [--port <n>]\n`)
+    process.exit(2)
   }
-  return { url: agent.url, agent }
 }
 
-function run(script, args, env) {
-  const child = spawn(process.execPath, [`${here}/services/${script}`, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] })
-  return once(child, 'exit').then(([code]) => code)
-}
-
-const { url, agent } = await startIntake()
-console.log(`datadog-apm demo: sending traces to ${url}`)
-const code = await run('worker.mjs', [String(JOBS)], { DD_TRACE_AGENT_URL: url })
-
-let ok = code === 0
-if (agent) {
-  const traces = agent.traces()
-  const spans = traces.flatMap((t) => t.spans)
-  const errors = spans.filter((s) => s.error === 1)
-  const byResource = new Map()
-  for (const s of spans.filter((s) => s.parent_id === 0n)) {
-    const entry = byResource.get(s.resource) ?? { count: 0, totalMs: 0 }
-    entry.count++
-    entry.totalMs += Number(s.duration) / 1e6
-    byResource.set(s.resource, entry)
+async function startIntake(port) {
+  if (port !== undefined) return startAgent({ port })
+  try {
+    return await startAgent({ port: DEFAULT_PORT })
+  } catch (error) {
+    if (error.code !== 'EADDRINUSE') throw error
+    const agent = await startAgent({ port: 0 })
+    print(paint('yellow', `port ${DEFAULT_PORT} is taken (a Datadog Agent already running?); the local intake listens on ${agent.port} instead`))
+    return agent
   }
-  console.log(`\nreceived ${traces.length} traces, ${spans.length} spans, ${errors.length} errors, services: ${[...new Set(spans.map((s) => s.service))].join(', ')}`)
-  for (const [resource, { count, totalMs }] of byResource) console.log(`  ${resource.padEnd(24)} ${String(count).padStart(4)}  avg ${(totalMs / count).toFixed(1)} ms`)
-  const violations = agent.violations()
-  if (violations.length > 0) console.log(`validation: ${violations.length} violations, first: ${violations[0].rule}: ${violations[0].message}`)
-  const whole = traces.length === JOBS && traces.every((t) => t.spans.length === 3) && errors.length === 2
-  ok = ok && whole && violations.length === 0
-  if (!whole) console.log(`expected ${JOBS} traces of 3 spans with 2 errors`)
 }
 
-if (once_ || !agent) {
-  if (agent) await agent.close()
-  console.log(ok ? '\ndemo: OK' : '\ndemo: FAILED')
-  process.exit(ok ? 0 : 1)
+function serviceEnv(name, agentUrl, extra) {
+  return {
+    ...process.env,
+    DD_SERVICE: name,
+    DD_ENV: process.env.DD_ENV ?? 'demo',
+    DD_VERSION: process.env.DD_VERSION ?? '1.0.0',
+    DD_TRACE_AGENT_URL: agentUrl,
+    // Sooner than the 2 s default, so the page fills while you watch; the services flush on exit anyway.
+    DD_TRACE_FLUSH_INTERVAL: process.env.DD_TRACE_FLUSH_INTERVAL ?? '500',
+    DD_TRACE_STARTUP_LOGS: 'false',
+    PORT: '0',
+    ...extra
+  }
 }
-console.log(`\nthe intake keeps running on ${url}; Ctrl-C to stop`)
-process.on('SIGINT', () => agent.close().then(() => process.exit(0)))
+
+function printSummary(traces, summary) {
+  const spans = traces.reduce((n, t) => n + t.spanCount, 0)
+  const services = [...new Set(traces.flatMap((t) => t.services))].sort()
+  const errors = traces.filter((t) => t.error).length
+  print()
+  print(paint('bold', `what arrived: ${traces.length} traces, ${spans} spans, ${errors} traces with errors; services: ${services.join(', ')}`))
+  print(paint('dim', '  service  resource                     requests  errors       p50       p95'))
+  // The services' entry spans; the client spans of the fetch are in the page's summary.
+  for (const row of summary.filter((r) => r.name === 'express.request' || r.name === 'fastify.request')) {
+    print(`  ${row.service.padEnd(7)}  ${row.resource.padEnd(28)} ${String(row.requests).padStart(8)}  ${String(row.errors).padStart(6)}  ${formatMs(row.p50Ns).padStart(8)}  ${formatMs(row.p95Ns).padStart(8)}`)
+  }
+}
+
+async function settle(intakeUrl, results) {
+  // Traces arrive at each service's flush interval; wait until they are whole, or give up and report.
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS
+  for (;;) {
+    const seen = await fetchFromIntake(intakeUrl)
+    const problems = checkTraces(results, seen.traces, seen.violations)
+    if (problems.length === 0 || Date.now() > deadline) return { ...seen, problems }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
+async function main() {
+  const { once, port, help } = options()
+  if (help) {
+    print('usage: node examples/demo.mjs [--once] [--port <n>]')
+    return 0
+  }
+  const started = Date.now()
+  const externalUrl = process.env.DD_TRACE_AGENT_URL || undefined
+  const intake = externalUrl === undefined ? await startIntake(port) : undefined
+  const agentUrl = externalUrl ?? intake.url
+  const pageUrl = intake === undefined ? undefined : `${intake.url}/`
+
+  print(paint('bold', 'datadog-apm demo'))
+  print(intake === undefined
+    ? `agent   ${agentUrl} (DD_TRACE_AGENT_URL; no local intake started)`
+    : `intake  ${agentUrl}  (the local intake; its page: ${pageUrl})`)
+
+  const services = []
+  const stopAll = async () => Promise.all(services.splice(0).map(async (s) => ({ name: s.name, ...(await s.stop()) })))
+  let stopping
+  const onSignal = () => {
+    stopping ??= (async () => {
+      print(paint('dim', '\nstopping the services and the intake...'))
+      await stopAll()
+      await intake?.close()
+      process.exit(0)
+    })()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  try {
+    const examples = fileURLToPath(new URL('./services/', import.meta.url))
+    const api = await startService({ name: 'api', script: `${examples}api.mjs`, env: serviceEnv('api', agentUrl), color: 'magenta', print })
+    services.push(api)
+    const web = await startService({ name: 'web', script: `${examples}web.mjs`, env: serviceEnv('web', agentUrl, { API_URL: api.url }), color: 'cyan', print })
+    services.push(web)
+    print(`web     ${web.url}  (Express 5, service "web": try ${web.url}/shop/products/1)`)
+    print(`api     ${api.url}  (Fastify 5, service "api")`)
+    print()
+    print(paint('bold', `load: ${REQUESTS.length} requests to web (products, a slow checkout, failing orders, 404s)`))
+    const results = await runLoad(web.url)
+    const problems = checkAnswers(results)
+
+    if (once) {
+      // Stopping flushes: after this, everything the services traced has been sent.
+      const stopped = await stopAll()
+      problems.push(...checkHealth(stopped))
+      if (intake !== undefined) {
+        const seen = await fetchFromIntake(intake.url)
+        printSummary(seen.traces, seen.summary)
+        problems.push(...checkTraces(results, seen.traces, seen.violations))
+        await intake.close()
+      } else {
+        for (const { name, health } of stopped) {
+          if (health) print(`${name}: sent ${health.tracesSent} traces (${health.spansSent} spans) to ${agentUrl}`)
+        }
+      }
+      print()
+      if (pageUrl !== undefined) print(`page    ${pageUrl} (closed now: run without --once to keep it open)`)
+      return report(problems, started, intake === undefined)
+    }
+
+    if (intake !== undefined) {
+      const seen = await settle(intake.url, results)
+      printSummary(seen.traces, seen.summary)
+      problems.push(...seen.problems)
+      report(problems, started, false)
+      print()
+      print(paint('bold', `open ${pageUrl} to see the traces, their waterfalls and the summary`))
+    } else {
+      report(problems, started, true)
+      print()
+      print(`the traces went to the agent at ${agentUrl}: see them in Datadog APM`)
+    }
+    print(paint('dim', `the services keep running (web ${web.url}); Ctrl-C stops them and the intake`))
+    await new Promise(() => {})
+  } catch (error) {
+    print(paint('red', `demo: FAILED: ${error.message}`))
+    await stopAll()
+    await intake?.close()
+    return 1
+  }
+}
+
+function report(problems, started, external) {
+  const seconds = ((Date.now() - started) / 1000).toFixed(1)
+  if (problems.length === 0) {
+    print(paint('green', external
+      ? `demo: OK: both services sent every trace to the agent without an error (${seconds} s)`
+      : `demo: OK: every request became one whole trace across web and api, errors marked, no violations (${seconds} s)`))
+    return 0
+  }
+  print(paint('red', `demo: FAILED (${problems.length} problems, ${seconds} s):`))
+  for (const problem of problems) print(paint('red', `  - ${problem}`))
+  return 1
+}
+
+// Exit at once: a keep-alive socket or a child's pipe must not hold the result back.
+process.exit(await main())

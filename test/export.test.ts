@@ -90,7 +90,8 @@ test('spans reach the intake over a Unix socket', async (t) => {
   for (let i = 0; i < 3; i++) tracer.trace(`unix-${i}`, () => {})
   await tracer.flush()
   const traces = await agent.waitForTraces(3)
-  assert.deepEqual(traces.map((trace) => trace.spans[0]?.name).sort(), ['unix-0', 'unix-1', 'unix-2'])
+  // Operation names are normalized as the agent does it: '-' becomes '_'.
+  assert.deepEqual(traces.map((trace) => trace.spans[0]?.name).sort(), ['unix_0', 'unix_1', 'unix_2'])
   assert.deepEqual(agent.violations(), [])
   assert.equal(tracer.health()?.tracesSent, 3)
   await tracer.shutdown()
@@ -117,7 +118,8 @@ test('the agent down: nothing reaches the app, drops are counted, one warning, e
   const port = Number(new URL(probe.url).port)
   await probe.close()
   const { lines, sink } = collect()
-  const tracer = tracerFor(`http://127.0.0.1:${port}`, { diagnostics: sink })
+  // Retries are tested in exporter-faults.test.ts; a short deadline keeps each flush short here.
+  const tracer = tracerFor(`http://127.0.0.1:${port}`, { diagnostics: sink, retryDeadlineMs: 200 })
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < 10; i++) tracer.trace('while-down', () => {})
     await tracer.flush()
@@ -130,10 +132,10 @@ test('the agent down: nothing reaches the app, drops are counted, one warning, e
   assert.match(lines[0], new RegExp(`cannot send traces to the Datadog agent at http://127\\.0\\.0\\.1:${port}/ \\(ECONNREFUSED\\)`))
 
   const agent = await withAgent(t, { port })
-  for (let i = 0; i < 5; i++) tracer.trace('after-recovery', () => {})
+  for (let i = 0; i < 5; i++) tracer.trace('after.recovery', () => {})
   await tracer.flush()
   const traces = await agent.waitForTraces(5)
-  assert.ok(traces.every((trace) => trace.spans[0]?.name === 'after-recovery'))
+  assert.ok(traces.every((trace) => trace.spans[0]?.name === 'after.recovery'))
   assert.equal(tracer.health()?.tracesSent, 5)
   assert.equal(tracer.health()?.lastError, undefined)
   assert.match(lines.at(-1)!, /accepts traces again/)
@@ -155,7 +157,7 @@ test('with the agent down memory stays bounded: the queue drops whole traces pas
   await tracer.shutdown({ timeoutMs: 500 })
 })
 
-test('an agent answer that refuses the payload is counted by status; rates from the answer are kept', async (t) => {
+test('the agent\'s payload limit from /info is kept: an oversized span is dropped and counted, never refused; rates from the answer are kept', async (t) => {
   const agent = await withAgent(t, { maxPayloadBytes: 2048 })
   agent.setRates({ 'service:export-test,env:test': 0.5, 'service:,env:': 1 })
   const { lines, sink } = collect()
@@ -166,9 +168,12 @@ test('an agent answer that refuses the payload is counted by status; rates from 
   tracer.trace('big', (span) => span.setTag('blob', 'x'.repeat(4000)))
   await tracer.flush()
   const health = tracer.health()!
-  assert.equal(health.droppedByReason.status_413, 1)
-  assert.match(health.lastError ?? '', /^HTTP 413/)
-  assert.match(lines.join(''), /refused a payload with HTTP 413/)
+  // Since /info discovery the tracer knows the agent's 2048-byte limit: the 4 KB span is dropped at
+  // encode time (exporter-faults.test.ts covers a 413 from an agent that does not say its limit).
+  assert.equal(health.maxPayloadBytes, 2048)
+  assert.equal(health.droppedByReason.too_large, 1)
+  assert.equal(agent.payloads().filter((p) => p.status === 413).length, 0)
+  assert.match(lines.join(''), /larger than the payload limit \(2048 bytes\)/)
   await tracer.shutdown()
 })
 
@@ -231,7 +236,7 @@ test('importing core starts nothing; the first finished trace installs the exit 
 
 test('an app keeps answering while the agent is down', async (t) => {
   const { sink } = collect()
-  const tracer = tracerFor('http://127.0.0.1:9', { diagnostics: sink, flushIntervalMs: 10 })
+  const tracer = tracerFor('http://127.0.0.1:9', { diagnostics: sink, flushIntervalMs: 10, retryDeadlineMs: 200 })
   const server = createServer((req, res) => {
     void tracer.trace('web.request', { resource: `${req.method} /`, type: 'web' }, async () => {
       await new Promise((resolve) => setTimeout(resolve, 1))

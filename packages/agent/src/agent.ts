@@ -1,9 +1,13 @@
 import { Buffer } from 'node:buffer'
-import { createHash } from 'node:crypto'
 import { unlink } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { IntakeApi } from './api.js'
 import { readBody } from './body-reader.js'
-import { IntakeStore, type WaitForTracesOptions } from './intake-store.js'
+import { v05ToV04Tree } from './decode-v05.js'
+import { FaultController, type FaultControl } from './faults.js'
+import { agentState, infoDocument, type InfoOptions } from './info.js'
+import { DEFAULT_MAX_SPANS, IntakeStore, type WaitForTracesOptions } from './intake-store.js'
 import { ignoreMissing, listen, removeStaleSocket } from './listen.js'
 import { decodeMsgpackTree, MsgpackDecodeError, type MsgpackNode } from './msgpack-decoder.js'
 import { Rule } from './rules.js'
@@ -13,6 +17,7 @@ import { validateRequest } from './validate.js'
 
 export const AGENT_VERSION = '0.1.0'
 export const TRACES_ENDPOINT = '/v0.4/traces'
+export const TRACES_ENDPOINT_V05 = '/v0.5/traces'
 export const DEFAULT_MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
 export const DEFAULT_MAX_TRACES = 10_000
 export const DEFAULT_RATE_BY_SERVICE: Readonly<Record<string, number>> = Object.freeze({ 'service:,env:': 1 })
@@ -28,8 +33,12 @@ export interface AgentOptions {
   maxPayloadBytes?: number
   /** Answered as `rate_by_service`. Default `{ 'service:,env:': 1 }`. */
   rateByService?: Record<string, number>
-  /** The last N traces are kept (and the last N payloads, and the last N violations). Default 10000. */
+  /** The last N trace chunks are kept (and the last N payloads, and the last N violations). Default 10000. */
   maxTraces?: number
+  /** At most this many spans are kept; the oldest chunks go first. Default 250000. */
+  maxSpans?: number
+  /** What `GET /info` answers: endpoints, client_drop_p0s, ... (see InfoOptions); `enabled: false` answers 404. */
+  info?: InfoOptions
 }
 
 export interface Agent {
@@ -51,6 +60,10 @@ export interface Agent {
   waitForTraces(count: number, options?: WaitForTracesOptions): Promise<ReceivedTrace[]>
   /** Stops listening, drops every open connection and removes the socket file. */
   close(): Promise<void>
+  /** Makes the intake misbehave on purpose (slow, error statuses, garbage, resets, refused connections, a removed socket). */
+  readonly faults: FaultControl
+  /** Replaces what `GET /info` answers; `Datadog-Agent-State` changes with it. */
+  setInfo(info: InfoOptions): void
 }
 
 export async function startAgent(options: AgentOptions = {}): Promise<Agent> {
@@ -62,7 +75,10 @@ class LocalAgent implements Agent {
   readonly #socketPath: string | undefined
   readonly #maxPayloadBytes: number
   readonly #store: IntakeStore
+  readonly #api: IntakeApi
   readonly #servers: Server[] = []
+  readonly faults = new FaultController()
+  #infoOptions: InfoOptions
   #rates: Record<string, number>
   #port = 0
   #info: string | undefined
@@ -75,8 +91,13 @@ class LocalAgent implements Agent {
     this.#host = options.host ?? '127.0.0.1'
     this.#socketPath = options.socketPath
     this.#maxPayloadBytes = positiveInteger('maxPayloadBytes', options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES)
-    this.#store = new IntakeStore(positiveInteger('maxTraces', options.maxTraces ?? DEFAULT_MAX_TRACES))
+    this.#store = new IntakeStore(
+      positiveInteger('maxTraces', options.maxTraces ?? DEFAULT_MAX_TRACES),
+      positiveInteger('maxSpans', options.maxSpans ?? DEFAULT_MAX_SPANS)
+    )
+    this.#api = new IntakeApi(this.#store, { status: () => ({ agentVersion: AGENT_VERSION, url: this.url, socketUrl: this.socketUrl ?? null }) })
     this.#rates = { ...(options.rateByService ?? DEFAULT_RATE_BY_SERVICE) }
+    this.#infoOptions = { ...options.info }
   }
 
   static async start(options: AgentOptions): Promise<LocalAgent> {
@@ -94,6 +115,7 @@ class LocalAgent implements Agent {
         const unix = agent.#createServer()
         await listen(unix, (cb) => unix.listen(socketPath, cb))
         agent.#ownsSocketFile = true
+        agent.faults.attachSocket(unix, socketPath)
       }
     } catch (error) {
       await agent.close()
@@ -142,6 +164,12 @@ class LocalAgent implements Agent {
     this.#rates = { ...rateByService }
   }
 
+  setInfo(info: InfoOptions): void {
+    this.#infoOptions = { ...info }
+    this.#info = undefined
+    this.#state = undefined
+  }
+
   waitForTraces(count: number, options?: WaitForTracesOptions): Promise<ReceivedTrace[]> {
     return this.#store.waitForTraces(count, options)
   }
@@ -153,6 +181,7 @@ class LocalAgent implements Agent {
 
   async #shutdown(): Promise<void> {
     this.#store.close()
+    this.faults.close()
     await Promise.all(this.#servers.map((server) => new Promise<void>((resolve) => {
       server.close(() => resolve())
       server.closeAllConnections()
@@ -162,6 +191,7 @@ class LocalAgent implements Agent {
 
   #createServer(): Server {
     const server = createServer((req, res) => this.#handle(req, res))
+    server.on('connection', (socket: Socket) => this.faults.onConnection(socket))
     // With `Expect: 100-continue` an oversized upload is refused before the client sends a byte of it.
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       const declared = Number(req.headers['content-length'])
@@ -174,17 +204,11 @@ class LocalAgent implements Agent {
 
   // The body of /info, from which Datadog-Agent-State is derived as the real agent derives it.
   #infoBody(): string {
-    this.#info ??= JSON.stringify({
+    this.#info ??= infoDocument(this.#infoOptions, {
       version: AGENT_VERSION,
-      endpoints: [TRACES_ENDPOINT, '/info'],
-      client_drop_p0s: false,
-      span_meta_structs: true,
-      span_events: true,
-      config: {
-        receiver_port: this.#port,
-        receiver_socket: this.#socketPath ?? '',
-        max_request_bytes: this.#maxPayloadBytes
-      }
+      port: this.#port,
+      socketPath: this.#socketPath,
+      maxRequestBytes: this.#maxPayloadBytes
     })
     return this.#info
   }
@@ -194,17 +218,27 @@ class LocalAgent implements Agent {
     req.on('error', noop)
     res.on('error', noop)
     const receivedAt = Date.now()
-    this.#state ??= createHash('sha256').update(this.#infoBody()).digest('hex')
+    this.#state ??= agentState(this.#infoBody())
     res.setHeader('Datadog-Agent-Version', AGENT_VERSION)
     res.setHeader('Datadog-Agent-State', this.#state)
     const path = (req.url ?? '/').split('?')[0]
     const method = req.method ?? ''
+    if (this.faults.intercept(req, res, path, () => this.#route(req, res, path, method, receivedAt))) return
+    this.#route(req, res, path, method, receivedAt)
+  }
+
+  #route(req: IncomingMessage, res: ServerResponse, path: string, method: string, receivedAt: number): void {
+    if (path === '/info' && this.#infoOptions.enabled === false) {
+      send(res, 404, '404 page not found\n')
+      return
+    }
     if (path === '/info') {
       if (method === 'GET') send(res, 200, this.#infoBody(), 'application/json')
       else send(res, 405, 'method-not-allowed', undefined, { Allow: 'GET' })
       return
     }
-    if (path !== TRACES_ENDPOINT) {
+    if (this.#api.handle(req, res, path, method)) return
+    if (path !== TRACES_ENDPOINT && path !== TRACES_ENDPOINT_V05) {
       send(res, 404, '404 page not found\n')
       return
     }
@@ -254,11 +288,18 @@ class LocalAgent implements Agent {
       if (!(error instanceof MsgpackDecodeError)) throw error
       decodeError = error
     }
+    let v05Error: string | undefined
+    if (root !== undefined && path === TRACES_ENDPOINT_V05) {
+      const converted = v05ToV04Tree(root)
+      root = converted.root
+      v05Error = converted.error
+    }
     const result = validateRequest({ ...context, bytes: body.body.length, root })
-    const reason = decodeError?.reason ?? result.rejection
+    const reason = decodeError?.reason ?? (v05Error === undefined ? undefined : 'invalid-v05-payload') ?? result.rejection
     if (decodeError !== undefined) {
       result.violations.push(violation(Rule.payloadUndecodable, `${decodeError.message}; answered 400`))
     }
+    if (v05Error !== undefined) result.violations.push(violation(Rule.payloadUndecodable, `${v05Error}; answered 400`))
     if (reason !== undefined) {
       store.record(payload(body.body.length, 400, 0, reason), [], result.violations)
       send(res, 400, reason)

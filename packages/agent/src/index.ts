@@ -4,10 +4,21 @@ export {
   DEFAULT_MAX_TRACES,
   DEFAULT_RATE_BY_SERVICE,
   TRACES_ENDPOINT,
+  TRACES_ENDPOINT_V05,
   startAgent
 } from './agent.js'
 export type { Agent, AgentOptions } from './agent.js'
+export { parseFault } from './faults.js'
+export type { Fault, FaultControl, FaultOptions } from './faults.js'
+export { DEFAULT_INFO_ENDPOINTS } from './info.js'
+export type { InfoOptions } from './info.js'
+export { V05_FIELDS, v05ToV04Tree } from './decode-v05.js'
+export type { V05Result } from './decode-v05.js'
+export { DEFAULT_MAX_SPANS } from './intake-store.js'
 export type { WaitForTracesOptions } from './intake-store.js'
+export { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from './api.js'
+export type { SummaryRow } from './summary.js'
+export type { PayloadJson, SpanJson, TraceListItemJson, ViolationJson } from './trace-json.js'
 export {
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_ELEMENTS,

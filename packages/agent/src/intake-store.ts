@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { RingBuffer } from './ring-buffer.js'
+import { TraceIndex, type StoredTrace } from './trace-index.js'
 import type { ReceivedPayload, ReceivedSpan, ReceivedTrace, Violation } from './types.js'
 
 export interface WaitForTracesOptions {
@@ -12,17 +13,29 @@ const CHANGE = 'change'
 const CLOSE = 'close'
 const LISTED = 20
 
-/** What the intake has received, bounded, and the means to wait for more of it. */
+export const DEFAULT_MAX_SPANS = 250_000
+
+/**
+ * What the intake has received, bounded, and the means to wait for more of it. Trace chunks are kept in
+ * arrival order, at most `capacity` of them and at most `maxSpans` spans in all (the oldest go first), so
+ * the intake can run for days; they are also indexed by trace id, which joins the chunks of one trace.
+ */
 export class IntakeStore {
   readonly #capacity: number
+  readonly #maxSpans: number
   readonly #traces: RingBuffer<ReceivedTrace>
+  readonly #index = new TraceIndex()
   readonly #payloads: RingBuffer<ReceivedPayload>
   readonly #violations: RingBuffer<Violation>
   readonly #events = new EventEmitter()
+  #spanCount = 0
+  #payloadSeq = 0
+  #version = 0
   #closed = false
 
-  constructor(capacity: number) {
+  constructor(capacity: number, maxSpans: number = DEFAULT_MAX_SPANS) {
     this.#capacity = capacity
+    this.#maxSpans = maxSpans
     this.#traces = new RingBuffer(capacity)
     this.#payloads = new RingBuffer(capacity)
     this.#violations = new RingBuffer(capacity)
@@ -31,10 +44,60 @@ export class IntakeStore {
   }
 
   record(payload: ReceivedPayload, traces: readonly ReceivedTrace[], violations: readonly Violation[]): void {
+    const id = ++this.#payloadSeq
+    payload.id = id
     this.#payloads.push(payload)
-    for (const trace of traces) this.#traces.push(trace)
-    for (const violation of violations) this.#violations.push(violation)
+    for (const trace of traces) {
+      trace.payloadId = id
+      this.#forget(this.#traces.push(trace))
+      this.#index.add(trace)
+      this.#spanCount += trace.spans.length
+    }
+    // The newest chunk stays even when it alone is over the budget: the client must be able to see it.
+    while (this.#spanCount > this.#maxSpans && this.#traces.size > 1) this.#forget(this.#traces.shift())
+    for (const violation of violations) {
+      violation.payloadId = id
+      this.#violations.push(violation)
+    }
+    this.#version++
     this.#events.emit(CHANGE)
+  }
+
+  #forget(chunk: ReceivedTrace | undefined): void {
+    if (chunk === undefined) return
+    this.#index.remove(chunk)
+    this.#spanCount -= chunk.spans.length
+  }
+
+  /** Grows by one with every payload stored and every clear(): a cheap "has anything changed". */
+  get version(): number {
+    return this.#version
+  }
+
+  get capacity(): number {
+    return this.#capacity
+  }
+
+  get maxSpans(): number {
+    return this.#maxSpans
+  }
+
+  get spanCount(): number {
+    return this.#spanCount
+  }
+
+  /** Chunks, payloads and violations held: what `/api/status` polls, without copying the rings. */
+  counts(): { chunks: number; traces: number; payloads: number; violations: number } {
+    return { chunks: this.#traces.size, traces: this.#index.size, payloads: this.#payloads.size, violations: this.#violations.size }
+  }
+
+  /** Held chunks joined by trace id, in the order each trace's first held chunk arrived. */
+  storedTraces(): StoredTrace[] {
+    return this.#index.all()
+  }
+
+  storedTrace(traceId: bigint): StoredTrace | undefined {
+    return this.#index.get(traceId)
   }
 
   traces(filter?: (trace: ReceivedTrace) => boolean): ReceivedTrace[] {
@@ -56,8 +119,11 @@ export class IntakeStore {
 
   clear(): void {
     this.#traces.clear()
+    this.#index.clear()
+    this.#spanCount = 0
     this.#payloads.clear()
     this.#violations.clear()
+    this.#version++
   }
 
   /** Rejects every pending wait; later waits that are not already satisfied reject at once. */

@@ -31,6 +31,8 @@ export interface ReceivedTrace {
   endpoint: string
   /** Set when the Datadog Agent would have dropped this trace; see the README. */
   dropReason?: DropReason
+  /** The `id` of the payload it came in, assigned when stored. */
+  payloadId?: number
 }
 
 export interface ReceivedPayload {
@@ -47,13 +49,20 @@ export interface ReceivedPayload {
   receivedAt: number
   /** The reason sent with a 400 or 413. */
   error?: string
+  /** A sequence number, assigned when stored: 1 for the first payload the intake received. */
+  id?: number
 }
 
 export interface Violation {
   rule: RuleId
   message: string
+  /** Index of the trace in the payload's array of traces. */
   traceIndex?: number
+  /** The trace's id (low 64 bits), when the violation concerns one trace or span. */
+  traceId?: bigint
   spanId?: bigint
   receivedAt: number
   endpoint: string
+  /** The `id` of the payload it was found in, assigned when stored. */
+  payloadId?: number
 }

@@ -37,9 +37,10 @@ const YEAR_2000_NS = 946_684_800_000_000_000n
 /** Checks one trace-intake request; also turns its body into ReceivedTraces. */
 export function validateRequest(input: ValidationInput): ValidationResult {
   const violations: Violation[] = []
-  const add = (rule: RuleId, message: string, traceIndex?: number, spanId?: bigint): void => {
+  const add = (rule: RuleId, message: string, traceIndex?: number, spanId?: bigint, traceId?: bigint): void => {
     const v: Violation = { rule, message, receivedAt: input.receivedAt, endpoint: input.endpoint }
     if (traceIndex !== undefined) v.traceIndex = traceIndex
+    if (traceId !== undefined) v.traceId = traceId
     if (spanId !== undefined) v.spanId = spanId
     violations.push(v)
   }
@@ -65,7 +66,7 @@ export function validateRequest(input: ValidationInput): ValidationResult {
         checkSpanValues(span, issues)
         spans.push(span)
       }
-      for (const issue of issues) add(issue.rule, issue.message, traceIndex, span?.span_id)
+      for (const issue of issues) add(issue.rule, issue.message, traceIndex, span?.span_id, span?.trace_id)
     }
     const trace: ReceivedTrace = { spans, headers: input.headers, receivedAt: input.receivedAt, endpoint: input.endpoint }
     const dropReason = checkTrace(spans, traceIndex, add)
@@ -75,7 +76,7 @@ export function validateRequest(input: ValidationInput): ValidationResult {
   return { traces, violations }
 }
 
-type Add = (rule: RuleId, message: string, traceIndex?: number, spanId?: bigint) => void
+type Add = (rule: RuleId, message: string, traceIndex?: number, spanId?: bigint, traceId?: bigint) => void
 
 function checkHeaders(input: ValidationInput, add: Add): void {
   const { headers } = input
@@ -125,19 +126,19 @@ function checkTrace(spans: ReceivedSpan[], traceIndex: number, add: Add): DropRe
   const seen = new Set<bigint>()
   for (const span of spans) {
     if (span.trace_id === 0n) {
-      add(Rule.traceIdZero, 'trace_id is 0; the agent drops the whole trace (trace_id_zero)', traceIndex, span.span_id)
+      add(Rule.traceIdZero, 'trace_id is 0; the agent drops the whole trace (trace_id_zero)', traceIndex, span.span_id, first.trace_id)
       drop('trace_id_zero')
     }
     if (span.span_id === 0n) {
-      add(Rule.spanIdZero, 'span_id is 0; the agent drops the whole trace (span_id_zero)', traceIndex, span.span_id)
+      add(Rule.spanIdZero, 'span_id is 0; the agent drops the whole trace (span_id_zero)', traceIndex, span.span_id, first.trace_id)
       drop('span_id_zero')
     }
     if (span.trace_id !== first.trace_id) {
-      add(Rule.foreignSpan, `trace_id ${span.trace_id} differs from the first span's ${first.trace_id}; the agent drops the whole trace (foreign_span)`, traceIndex, span.span_id)
+      add(Rule.foreignSpan, `trace_id ${span.trace_id} differs from the first span's ${first.trace_id}; the agent drops the whole trace (foreign_span)`, traceIndex, span.span_id, first.trace_id)
       drop('foreign_span')
     }
     if (seen.has(span.span_id)) {
-      add(Rule.duplicateSpanId, `span_id ${span.span_id} appears more than once in the trace`, traceIndex, span.span_id)
+      add(Rule.duplicateSpanId, `span_id ${span.span_id} appears more than once in the trace`, traceIndex, span.span_id, first.trace_id)
     }
     seen.add(span.span_id)
   }

@@ -110,7 +110,7 @@ void describe('agent: refusing payloads', () => {
 
   void it('unknown paths are 404 and other methods on the intake 405', async (t) => {
     const agent = await start(t)
-    const missing = await fetch(`${agent.url}/v0.5/traces`, { method: 'PUT', body: encode([]) })
+    const missing = await fetch(`${agent.url}/v0.7/traces`, { method: 'PUT', body: encode([]) })
     assert.equal(missing.status, 404)
     assert.ok(missing.headers.get('datadog-agent-version'))
     await missing.text()

@@ -2,6 +2,10 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { DiagnosticSink } from './diagnostics.js'
 import type { Exporter } from './exporter/exporter.js'
+import type { HttpClientOptions } from './http/client-span.js'
+import { resolvePropagationConfig, type PropagationConfig, type PropagationOptions } from './propagation/styles.js'
+import { resolveSamplingConfig } from './sampling/sampling-config.js'
+import type { SamplingRule, SpanSamplingRule } from './sampling/sampling-rules.js'
 
 export type TagValue = string | number | boolean
 
@@ -43,6 +47,26 @@ export interface TracerOptions {
   requestTimeoutMs?: number
   /** Flush on `beforeExit`, SIGTERM and SIGINT. Default true. */
   flushOnExit?: boolean
+  /** Wire format: `0.4`, `0.5`, or `auto` (v0.5 when the agent's /info lists it, else v0.4). Env `DD_TRACE_AGENT_PROTOCOL_VERSION`; default `auto`. */
+  protocolVersion?: '0.4' | '0.5' | 'auto'
+  /** How long a payload the agent could not take (down, timeout, 429, 5xx) is retried. 0 never retries. Default 15000. */
+  retryDeadlineMs?: number
+  /** The longest wait between two attempts of a payload. Default 2000. */
+  retryMaxDelayMs?: number
+  /** Ask the agent's `GET /info` before the first payload and when its state changes. Default true. */
+  agentDiscovery?: boolean
+  /** Keep this share of traces (0 to 1), as a rule after `samplingRules`. Env `DD_TRACE_SAMPLE_RATE`; default: the agent's rates decide. */
+  sampleRate?: number
+  /** Trace sampling rules, first match wins; they replace `DD_TRACE_SAMPLING_RULES` (JSON). Default none. */
+  samplingRules?: readonly SamplingRule[]
+  /** Traces kept by rules per second at most; below 0 no limit, 0 none. Env `DD_TRACE_RATE_LIMIT`; default 100. */
+  rateLimit?: number
+  /** Spans kept from dropped traces; replace `DD_SPAN_SAMPLING_RULES` (JSON) or `DD_SPAN_SAMPLING_RULES_FILE`. Default none. */
+  spanSamplingRules?: readonly SpanSamplingRule[]
+  /** Header styles, limits and baggage tags of context propagation; each field has its `DD_TRACE_PROPAGATION_*` variable. */
+  propagation?: PropagationOptions
+  /** Trace outgoing fetch/undici (and node:http where Node allows) requests, as `tracer.instrumentHttpClients(options)`. Default false. */
+  httpClients?: boolean | HttpClientOptions
   /** Replaces the agent exporter (tests use the in-memory one from `@datadog-apm/core/testing`). */
   exporter?: Exporter
   /** Where warnings go; default stderr. */
@@ -67,6 +91,15 @@ export interface TracerConfig {
   readonly maxPayloadBytes: number
   readonly requestTimeoutMs: number
   readonly flushOnExit: boolean
+  readonly protocolVersion: '0.4' | '0.5' | 'auto'
+  readonly retryDeadlineMs: number
+  readonly retryMaxDelayMs: number
+  readonly agentDiscovery: boolean
+  readonly propagation: PropagationConfig
+  readonly sampleRate: number | undefined
+  readonly samplingRules: readonly SamplingRule[]
+  readonly rateLimit: number
+  readonly spanSamplingRules: readonly SpanSamplingRule[]
 }
 
 const DEFAULT_SOCKET = '/var/run/datadog/apm.socket'
@@ -180,6 +213,22 @@ function packageJson(cwd: string): { name?: unknown; version?: unknown } {
   }
 }
 
+const PROTOCOLS = ['0.4', '0.5', 'auto'] as const
+
+function protocolVersion(options: TracerOptions, env: Env, warn: Warn): '0.4' | '0.5' | 'auto' {
+  const option = options.protocolVersion
+  if (option !== undefined) {
+    if (!PROTOCOLS.includes(option)) throw new TypeError(`datadog-apm: option protocolVersion must be '0.4', '0.5' or 'auto', got ${JSON.stringify(option)}`)
+    return option
+  }
+  const found = envValue(env, ['DD_TRACE_AGENT_PROTOCOL_VERSION'])
+  if (found === undefined) return 'auto'
+  const value = PROTOCOLS.find((p) => p === found[1])
+  if (value !== undefined) return value
+  warn(`DD_TRACE_AGENT_PROTOCOL_VERSION=${JSON.stringify(found[1])} is not 0.4, 0.5 or auto; using auto`)
+  return 'auto'
+}
+
 /**
  * Merges options over `DD_*` variables. A bad variable gets one warning naming it and the default; a bad
  * option is a TypeError, since the code that passed it can be fixed.
@@ -245,6 +294,12 @@ export function resolveConfig(options: TracerOptions, env: Env, warn: Warn, cwd:
     maxQueueSpans: optionInteger('maxQueueSpans', options.maxQueueSpans, 1, 100_000_000) ?? 100_000,
     maxPayloadBytes: optionInteger('maxPayloadBytes', options.maxPayloadBytes, 1024, 50 * 1024 * 1024) ?? 8 * 1024 * 1024,
     requestTimeoutMs: optionInteger('requestTimeoutMs', options.requestTimeoutMs, 1, 600_000) ?? 2000,
-    flushOnExit: optionBoolean('flushOnExit', options.flushOnExit) ?? true
+    flushOnExit: optionBoolean('flushOnExit', options.flushOnExit) ?? true,
+    protocolVersion: protocolVersion(options, env, warn),
+    retryDeadlineMs: optionInteger('retryDeadlineMs', options.retryDeadlineMs, 0, 600_000) ?? 15_000,
+    retryMaxDelayMs: optionInteger('retryMaxDelayMs', options.retryMaxDelayMs, 1, 600_000) ?? 2000,
+    agentDiscovery: optionBoolean('agentDiscovery', options.agentDiscovery) ?? true,
+    propagation: resolvePropagationConfig(options.propagation, env, warn),
+    ...resolveSamplingConfig(options, env, warn)
   }
 }

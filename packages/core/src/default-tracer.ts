@@ -1,6 +1,8 @@
 import type { TracerConfig } from './config.js'
 import type { Diagnostics } from './diagnostics.js'
 import type { ExporterHealth } from './exporter/agent-exporter.js'
+import type { HttpClientOptions } from './http/client-span.js'
+import type { SpanContext } from './span-context.js'
 import type { Span } from './span.js'
 import { CoreTracer, type SpanCallback, type SpanOptions, type Tracer } from './tracer.js'
 
@@ -45,6 +47,18 @@ class LazyTracer implements Tracer {
 
   withSpan<R>(span: Span, fn: () => R): R {
     return getTracer().withSpan(span, fn)
+  }
+
+  extract(carrier: unknown): SpanContext | null {
+    return getTracer().extract(carrier)
+  }
+
+  inject(spanOrContext: Span | SpanContext, carrier: Record<string, unknown> | Headers): void {
+    getTracer().inject(spanOrContext, carrier)
+  }
+
+  instrumentHttpClients(options?: HttpClientOptions): void {
+    getTracer().instrumentHttpClients(options)
   }
 
   flush(): Promise<void> {

@@ -14,4 +14,19 @@ export interface SpanContext {
   readonly origin?: string | undefined
   /** Propagated trace tags (`_dd.p.*`), `_dd.p.tid` excluded since it is `traceIdHigh`. */
   readonly traceTags?: Readonly<Record<string, string>> | undefined
+  /** W3C baggage: propagated downstream with the trace; chosen keys become `baggage.<key>` tags. */
+  readonly baggage?: Readonly<Record<string, string>> | undefined
+  /** The other vendors' `tracestate` members (the `dd` member is rebuilt on inject). */
+  readonly tracestate?: string | undefined
+  /** The last Datadog span id upstream (`p` in the `dd` tracestate member), tagged `_dd.parent_id`. */
+  readonly lastParentId?: string | undefined
+  /** Contexts this one is linked to (a conflicting trace id in another header style, or a restart). */
+  readonly links?: readonly SpanLink[] | undefined
+}
+
+/** A link to a span of another trace, sent as the `_dd.span_links` tag. */
+export interface SpanLink {
+  readonly context: SpanContext
+  /** E.g. `reason: terminated_context`, `context_headers: tracecontext`. */
+  readonly attributes: Readonly<Record<string, string>>
 }

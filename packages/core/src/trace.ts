@@ -18,9 +18,15 @@ export class TraceState {
   origin: string | undefined
   /** Propagated `_dd.p.*` tags other than `_dd.p.tid` and `_dd.p.dm`. */
   readonly tags: Record<string, string>
+  /** W3C baggage received with the trace, propagated downstream as is. */
+  baggage: Readonly<Record<string, string>> | undefined
+  /** Other vendors' tracestate members received with the trace, propagated downstream. */
+  tracestate: string | undefined
   /** Spans started and not finished. */
   open: number
   finished: Span[]
+  /** The first span started in this process: sampling rules match it, and the applied rates go on it. */
+  localRoot: Span | undefined
 
   constructor(traceId: bigint, traceIdHigh: string, samplingPriority: number | undefined, origin: string | undefined, tags: Record<string, string>) {
     this.traceId = traceId
@@ -30,7 +36,10 @@ export class TraceState {
     this.samplingLocked = false
     this.origin = origin
     this.tags = tags
+    this.baggage = undefined
+    this.tracestate = undefined
     this.open = 0
     this.finished = []
+    this.localRoot = undefined
   }
 }

@@ -5,7 +5,15 @@ import { Diagnostics } from './diagnostics.js'
 import { registerExitFlush, unregisterExitFlush, type Flushable } from './exit-hooks.js'
 import { AgentExporter, type ExporterHealth } from './exporter/agent-exporter.js'
 import type { Exporter } from './exporter/exporter.js'
+import { disableHttpClients, enableHttpClients } from './http/client-instrumentation.js'
+import type { HttpClientOptions } from './http/client-span.js'
 import { randomId, traceIdHighHex } from './ids.js'
+import { setOnHeaders, setOnObject, type HeaderSetter } from './propagation/carrier.js'
+import { outgoingFromContext, outgoingFromSpan } from './propagation/outgoing-context.js'
+import { Propagator } from './propagation/propagator.js'
+import { applyRemoteParent } from './propagation/remote-parent.js'
+import { PrioritySampler } from './sampling/priority-sampler.js'
+import { SpanSampler } from './sampling/span-sampler.js'
 import { DecisionMaker, SamplingPriority } from './sampling-priority.js'
 import type { SpanContext } from './span-context.js'
 import { Span, type SpanOwner } from './span.js'
@@ -44,6 +52,19 @@ export interface Tracer {
   trace<R>(name: string, options: SpanOptions, fn: SpanCallback<R>): R
   activeSpan(): Span | undefined
   withSpan<R>(span: Span, fn: () => R): R
+  /**
+   * The caller's context from request headers (lowercase names to values, as node's `req.headers`, or a
+   * fetch `Headers`) in the configured styles; null when there is none. Never throws.
+   */
+  extract(carrier: unknown): SpanContext | null
+  /**
+   * Writes the propagation headers of a span (or of a context from `extract`) into `carrier`: a plain
+   * object of header names to values, or a fetch `Headers`. Injecting a span makes its trace's sampling
+   * decision first, and locks it. Never throws.
+   */
+  inject(spanOrContext: Span | SpanContext, carrier: Record<string, unknown> | Headers): void
+  /** Client spans and injected headers for outgoing fetch, undici and (where Node allows) node:http requests. */
+  instrumentHttpClients(options?: HttpClientOptions): void
   flush(): Promise<void>
   shutdown(options?: { timeoutMs?: number }): Promise<void>
   /** Counters of the agent exporter; undefined with a custom exporter. */
@@ -62,8 +83,11 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   readonly #diagnostics: Diagnostics
   readonly #exporter: Exporter
   readonly #noopSpan: Span
+  readonly #propagator: Propagator
   #exitHooks = false
   #rates: Readonly<Record<string, number>> = {}
+  readonly #sampler: PrioritySampler
+  readonly #spanSampler: SpanSampler | undefined
   #shutdown = false
 
   constructor(options: TracerOptions = {}) {
@@ -73,10 +97,19 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     this.diagnostics = this.#diagnostics
     for (const message of early) this.#diagnostics.warn(`config:${message}`, message)
     const config = this.config
+    this.#propagator = new Propagator(config.propagation)
     runtimeId ??= randomUUID()
     const globalMeta: Record<string, string> = { language: 'javascript', 'runtime-id': runtimeId, ...config.tags }
     if (config.env !== undefined) globalMeta.env = config.env
     if (config.version !== undefined) globalMeta.version = config.version
+    this.#sampler = new PrioritySampler({
+      env: config.env,
+      rules: config.samplingRules,
+      sampleRate: config.sampleRate,
+      rateLimit: config.rateLimit,
+      globalTags: globalMeta
+    })
+    this.#spanSampler = config.spanSamplingRules.length > 0 ? new SpanSampler(config.spanSamplingRules) : undefined
     this.#exporter =
       options.exporter ??
       new AgentExporter({
@@ -85,16 +118,25 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
         maxQueueSpans: config.maxQueueSpans,
         maxPayloadBytes: config.maxPayloadBytes,
         requestTimeoutMs: config.requestTimeoutMs,
+        protocolVersion: config.protocolVersion,
+        retryDeadlineMs: config.retryDeadlineMs,
+        retryMaxDelayMs: config.retryMaxDelayMs,
+        discovery: config.agentDiscovery,
         decorations: { service: config.service, globalMeta, processId: process.pid },
         diagnostics: this.#diagnostics,
         onRates: (rates) => {
           this.#rates = rates
+          this.#sampler.updateRates(rates)
         }
       })
     const noopTrace = new TraceState(0n, '', undefined, undefined, {})
     this.#noopSpan = new Span(this, noopTrace, 0n, 0n, undefined, '', config.service, '', '', 0)
     // A finished span ignores every operation: the disabled tracer's one shared span stays empty.
     this.#noopSpan.duration = 0
+    const httpClients = options.httpClients
+    if (httpClients !== undefined && httpClients !== false && config.enabled) {
+      this.instrumentHttpClients(httpClients === true ? undefined : httpClients)
+    }
   }
 
   get enabled(): boolean {
@@ -113,6 +155,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     let trace: TraceState
     let parentId: bigint
     let parentService: string | undefined
+    let remote: SpanContext | undefined
     if (parent === null || parent === undefined) {
       trace = this.#newTrace()
       parentId = 0n
@@ -125,10 +168,13 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
       trace = this.#continueTrace(parent)
       parentId = parent.spanId
       parentService = undefined
+      remote = parent
     } else {
       trace = this.#newTrace()
       parentId = 0n
       parentService = undefined
+      // A context with no trace id may still bring baggage or span links into the new trace.
+      remote = typeof parent === 'object' ? parent : undefined
     }
     if (trace.traceId === 0n) return this.#noopSpan
     const service = options?.service ?? parentService ?? this.config.service
@@ -136,7 +182,9 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
       options?.startTime !== undefined && Number.isFinite(options.startTime) ? options.startTime - performance.timeOrigin : performance.now()
     const span = new Span(this, trace, randomId(), parentId, parentService, name, service, options?.resource ?? name, options?.type ?? '', start)
     trace.open++
+    if (trace.localRoot === undefined) trace.localRoot = span
     if (options?.tags !== undefined) span.setTags(options.tags)
+    if (remote !== undefined) applyRemoteParent(span, remote, this.config.propagation)
     return span
   }
 
@@ -206,6 +254,63 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     return storage.run(span, fn)
   }
 
+  extract(carrier: unknown): SpanContext | null {
+    if (!this.config.enabled) return null
+    try {
+      return this.#propagator.extract(carrier)
+    } catch (err) {
+      this.#diagnostics.warn('extract-failed', 'reading trace headers failed; a new trace starts', String(err))
+      return null
+    }
+  }
+
+  inject(spanOrContext: Span | SpanContext, carrier: Record<string, unknown> | Headers): void {
+    if (!this.config.enabled || carrier === null || typeof carrier !== 'object' || spanOrContext === null || typeof spanOrContext !== 'object') return
+    try {
+      if (typeof Headers === 'function' && carrier instanceof Headers) this.#inject(spanOrContext, carrier, setOnHeaders)
+      else this.#inject(spanOrContext, carrier as Record<string, unknown>, setOnObject)
+    } catch (err) {
+      this.#diagnostics.warn('inject-failed', 'writing trace headers failed; the request goes out without them', String(err))
+    }
+  }
+
+  #inject<C>(spanOrContext: Span | SpanContext, carrier: C, set: HeaderSetter<C>): void {
+    if (spanOrContext instanceof Span) {
+      this.injectSpan(spanOrContext, carrier, set)
+      return
+    }
+    const outgoing = outgoingFromContext(spanOrContext)
+    if (outgoing !== undefined && !this.#propagator.inject(outgoing, carrier, set)) this.#tagsTooLong()
+  }
+
+  /**
+   * Writes `span`'s context with `set` (the client instrumentation's path). The sampling decision is
+   * made now if it was not, and locked: the next service acts on it, so it may not change.
+   */
+  injectSpan<C>(span: Span, carrier: C, set: HeaderSetter<C>): void {
+    const trace = span.trace
+    if (trace.traceId === 0n) return
+    if (trace.samplingPriority === undefined) this.decideSampling(trace, span)
+    trace.samplingLocked = true
+    if (!this.#propagator.inject(outgoingFromSpan(span), carrier, set)) this.#tagsTooLong()
+  }
+
+  #tagsTooLong(): void {
+    this.#diagnostics.warn(
+      'propagation:tags-too-long',
+      `x-datadog-tags would be longer than ${this.config.propagation.tagsHeaderMaxLength} characters (DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH); it was left out`
+    )
+  }
+
+  /**
+   * Traces outgoing requests: fetch and undici through undici's diagnostics channels, node:http through
+   * Node's `http.client.request.created` channel (Node 22.12+, 23.2+) or, on older Node, only with
+   * `patchNodeHttp: true`. One tracer per process holds it; a later call replaces the earlier one.
+   */
+  instrumentHttpClients(options?: HttpClientOptions): void {
+    enableHttpClients(this, options)
+  }
+
   /** Called by `Span#finish`. */
   finishSpan(span: Span): void {
     const trace = span.trace
@@ -217,7 +322,8 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   #exportChunk(trace: TraceState): void {
     const chunk = trace.finished
     trace.finished = []
-    if (trace.samplingPriority === undefined) this.decideSampling(trace, chunk[chunk.length - 1]!)
+    if (trace.samplingPriority === undefined) this.decideSampling(trace, chunk[chunk.length - 1])
+    if (this.#spanSampler !== undefined && (trace.samplingPriority ?? 1) <= 0) this.#spanSampler.sampleChunk(chunk)
     if (!this.#exitHooks && this.config.flushOnExit) {
       this.#exitHooks = true
       registerExitFlush(this)
@@ -236,10 +342,15 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
    */
   decideSampling(trace: TraceState, span: Span): void {
     if (trace.samplingPriority !== undefined) return
-    void span
-    // Until sampling rules and agent rates land every trace is kept by default (mechanism 0).
-    trace.samplingPriority = SamplingPriority.AUTO_KEEP
-    trace.decisionMaker = DecisionMaker.DEFAULT
+    try {
+      this.#sampler.decide(trace, trace.localRoot ?? span)
+    } catch (err) {
+      this.#diagnostics.warn('sampling-failed', 'a sampling decision failed; the trace is kept', String(err))
+    }
+    if (trace.samplingPriority === undefined) {
+      trace.samplingPriority = SamplingPriority.AUTO_KEEP
+      trace.decisionMaker = DecisionMaker.DEFAULT
+    }
   }
 
   /** Counters of the agent exporter (undefined with a custom exporter). */
@@ -274,6 +385,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     if (this.#shutdown) return
     this.#shutdown = true
     unregisterExitFlush(this)
+    disableHttpClients(this)
     try {
       await this.#exporter.shutdown(options?.timeoutMs ?? 2000)
     } catch (err) {

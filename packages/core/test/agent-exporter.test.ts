@@ -47,6 +47,9 @@ function exporter(transport: Transport, options: Partial<AgentExporterOptions> =
     decorations: { service: 'svc', globalMeta: {}, processId: 1 },
     diagnostics: new Diagnostics(false, { write() {} }),
     transport,
+    // Batching is what these tests are about; discovery (GET /info first) has tests of its own.
+    discovery: false,
+    containerIdentity: { containerId: undefined, entityId: undefined },
     ...options
   })
 }

@@ -62,7 +62,8 @@ test('a span decodes field by field, with the agent key set and types', () => {
     version: '1.2.3',
     team: 'apm'
   })
-  assert.deepEqual(first.metrics, { ratio: 0.25, _sampling_priority_v1: 1, '_dd.top_level': 1, process_id: 4242 })
+  // `_dd.agent_psr` is the sampler's (default agent rate 1, set on the local root when it decides).
+  assert.deepEqual(first.metrics, { ratio: 0.25, '_dd.agent_psr': 1, _sampling_priority_v1: 1, '_dd.top_level': 1, process_id: 4242 })
 
   assert.equal(second.parent_id, root.spanId)
   assert.equal(second.service, 'postgres')
@@ -113,7 +114,8 @@ test('many traces in one payload; map headers past 15 and 65535 entries', () => 
   }
   const decoded = encode(exporter.chunks(), 8 << 20)
   assert.equal(decoded.length, 40)
-  assert.equal(Object.keys(decoded[0][0].metrics).length, 70_003)
+  // 70000 + _dd.agent_psr, _sampling_priority_v1, _dd.top_level, process_id
+  assert.equal(Object.keys(decoded[0][0].metrics).length, 70_004)
   assert.equal(decoded[39][0].name, 'op39')
 })
 

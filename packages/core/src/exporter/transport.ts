@@ -4,7 +4,10 @@ import type { Dispatcher } from 'undici'
 export interface TransportResponse {
   readonly status: number
   readonly body: string
+  /** Header names lowercased. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  /** Set when the answer's body could not be read to its end (the status still counts). */
+  readonly bodyError?: string
 }
 
 /** One HTTP exchange with the agent. Implementations reject on network errors and timeouts only. */
@@ -68,15 +71,23 @@ export class UndiciTransport implements Transport {
       bodyTimeout: timeoutMs,
       signal: AbortSignal.timeout(timeoutMs)
     })
-    // The body is always read to the end (or cut), so the connection goes back to the pool.
+    // The body is always read to the end (or cut), so the connection goes back to the pool. Once the
+    // status is in, the agent has decided: a body cut short (reset, truncated) still answers with the
+    // status, so a payload the agent took is never sent twice.
     const pieces: Buffer[] = []
     let size = 0
-    for await (const piece of response.body) {
-      const bytes = piece as Buffer
-      if (size + bytes.length <= MAX_RESPONSE_BYTES) pieces.push(bytes)
-      size += bytes.length
+    let bodyError: string | undefined
+    try {
+      for await (const piece of response.body) {
+        const bytes = piece as Buffer
+        if (size + bytes.length <= MAX_RESPONSE_BYTES) pieces.push(bytes)
+        size += bytes.length
+      }
+    } catch (err) {
+      bodyError = err instanceof Error ? ((err as { code?: string }).code ?? err.name) : String(err)
     }
-    return { status: response.statusCode, body: Buffer.concat(pieces).toString('utf8'), headers: response.headers }
+    const result: TransportResponse = { status: response.statusCode, body: Buffer.concat(pieces).toString('utf8'), headers: response.headers }
+    return bodyError === undefined ? result : { ...result, bodyError }
   }
 
   async close(): Promise<void> {

@@ -132,7 +132,8 @@ export class HttpServerTracing {
 
   /**
    * Starts the request span, or returns undefined when the tracer is off or the path is skipped. The
-   * caller makes it active for the rest of the request.
+   * caller makes it active for the rest of the request. Without `parent` the span continues the trace
+   * in the request's headers (`tracer.extract(req.headers)`); `null` starts a new trace.
    */
   start(req: IncomingMessage, parent?: SpanContext | null): Span | undefined {
     const tracer = this.tracer
@@ -146,7 +147,8 @@ export class HttpServerTracing {
         // A throwing skip predicate traces the request rather than break it.
       }
     }
-    const span = tracer.startSpan(this.#operationName, { childOf: parent ?? null, service: this.#service, type: 'web' })
+    const childOf = parent !== undefined ? parent : tracer.extract(req.headers)
+    const span = tracer.startSpan(this.#operationName, { childOf, service: this.#service, type: 'web' })
     const meta = span.meta
     meta['span.kind'] = 'server'
     meta.component = this.#component

@@ -1,0 +1,95 @@
+import { MsgpackWriter } from './msgpack-writer.js'
+import { FIELDS, SpanEncoder, type SpanDecorations } from './encode-span.js'
+
+function indexBytes(index: number): Uint8Array {
+  const bytes = new Uint8Array(5)
+  bytes[0] = 0xce
+  new DataView(bytes.buffer).setUint32(1, index)
+  return bytes
+}
+
+/**
+ * The v0.5 layout: `[strings, traces]`, every string of the payload written once into the table and
+ * referenced by index; a span is a fixed array of 12 (reference §1.4). Index 0 is "", then the fixed
+ * strings (tag keys the encoder adds, the tracer's service, the global tags) at the same places in
+ * every payload, so they are pre-encoded like v0.4's keys. Indexes are uint32 (0xce), as dd-trace
+ * writes them.
+ */
+export class V05Encoder extends SpanEncoder {
+  readonly protocol = '0.5' as const
+  readonly #strings: MsgpackWriter
+  readonly #table = new Map<string, number>()
+  readonly #list: string[] = []
+  #header = 0
+  #markSpans = 0
+  #markStrings = 0
+  #markCount = 0
+
+  constructor(decorations: SpanDecorations, maxPayloadBytes: number) {
+    // Fixed string i sits at index i + 1, after "".
+    super(decorations, maxPayloadBytes, (_s, i) => indexBytes(i + 1), undefined, 0x90 | FIELDS.length)
+    this.#strings = new MsgpackWriter(Math.min(16 * 1024, maxPayloadBytes), maxPayloadBytes)
+  }
+
+  /** Bytes of the payload as it stands: table and traces, plus the two headers. */
+  get byteLength(): number {
+    return 1 + 5 + this.#strings.length + this.writer.length
+  }
+
+  begin(): void {
+    this.writer.reset()
+    this.#header = this.writer.reserveHeader32(0xdd)
+    this.#strings.reset()
+    this.#table.clear()
+    this.#list.length = 0
+    this.#add('')
+    for (const s of this.fixedStrings) this.#add(s)
+    this.resetCounts()
+  }
+
+  #add(s: string): number {
+    const index = this.#list.length
+    this.#list.push(s)
+    // A fixed string that repeats (a global tag value equal to another) keeps its first index.
+    if (!this.#table.has(s)) this.#table.set(s, index)
+    this.#strings.string(s)
+    return index
+  }
+
+  finish(): Buffer {
+    this.writer.patchHeader32(this.#header, this.traceCount)
+    const out = Buffer.allocUnsafe(this.byteLength)
+    out[0] = 0x92
+    out[1] = 0xdd
+    out.writeUInt32BE(this.#list.length, 2)
+    this.#strings.copyTo(out, 6)
+    this.writer.copyTo(out, 6 + this.#strings.length)
+    return out
+  }
+
+  protected str(s: string): void {
+    let index = this.#table.get(s)
+    if (index === undefined) index = this.#add(s)
+    this.writer.uint32(index)
+  }
+
+  protected mark(): void {
+    this.#markSpans = this.writer.length
+    this.#markStrings = this.#strings.length
+    this.#markCount = this.#list.length
+  }
+
+  protected rollback(): void {
+    this.writer.truncate(this.#markSpans)
+    this.#strings.truncate(this.#markStrings)
+    const list = this.#list
+    for (let i = this.#markCount; i < list.length; i++) {
+      if (this.#table.get(list[i]) === i) this.#table.delete(list[i])
+    }
+    list.length = this.#markCount
+  }
+
+  protected fits(): boolean {
+    return this.byteLength <= this.maxPayloadBytes
+  }
+}

@@ -1,0 +1,62 @@
+import type { SpanContext, SpanLink } from '../span-context.js'
+
+/**
+ * A context read from headers: mutable while the styles are merged, then handed out as a readonly
+ * `SpanContext`. Every field is set in the constructor, so all extracted contexts share one shape.
+ * A trace id of 0n means "no trace to continue": such a context only carries baggage or links into
+ * a new trace.
+ */
+export class RemoteContext implements SpanContext {
+  traceId: bigint
+  traceIdHigh: string
+  spanId: bigint
+  samplingPriority: number | undefined
+  origin: string | undefined
+  traceTags: Record<string, string>
+  baggage: Record<string, string> | undefined
+  tracestate: string | undefined
+  lastParentId: string | undefined
+  links: SpanLink[] | undefined
+
+  constructor(traceId: bigint, traceIdHigh: string, spanId: bigint) {
+    this.traceId = traceId
+    this.traceIdHigh = traceIdHigh
+    this.spanId = spanId
+    this.samplingPriority = undefined
+    this.origin = undefined
+    this.traceTags = {}
+    this.baggage = undefined
+    this.tracestate = undefined
+    this.lastParentId = undefined
+    this.links = undefined
+  }
+}
+
+/** The largest 64-bit id. */
+export const MAX_U64 = 0xffff_ffff_ffff_ffffn
+
+/** True when `text[start..end)` is lowercase hex digits. Character loops: 3–5× faster than a regex here. */
+export function isLowerHex(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i)
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false
+  }
+  return true
+}
+
+/** 16 lowercase hex digits, not all zero: a valid `_dd.p.tid` or `p`. */
+export function isHex16(text: string): boolean {
+  return text.length === 16 && isLowerHex(text, 0, 16) && text !== '0000000000000000'
+}
+
+/** Printable ASCII (space to tilde): what can go into a header value unchanged. */
+export function isPrintableAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x20 || c > 0x7e) return false
+  }
+  return true
+}
+
+/** Longest origin kept: real ones are a word (`synthetics`, `rum`); anything longer is junk. */
+export const MAX_ORIGIN_LENGTH = 256

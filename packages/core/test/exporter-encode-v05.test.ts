@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { decodeMsgpackTree, v05ToV04Tree, validateRequest, type ReceivedSpan } from '@datadog-apm/agent'
+import { decode } from '@msgpack/msgpack'
+import { V04Encoder } from '../src/exporter/encode-v04.js'
+import { V05Encoder } from '../src/exporter/encode-v05.js'
+import { createTracer } from '../src/tracer.js'
+import { InMemoryExporter } from '../src/testing.js'
+import type { Span } from '../src/span.js'
+
+const decorations = { service: 'svc', globalMeta: { language: 'javascript', 'runtime-id': 'rid', env: 'prod' }, processId: 7 }
+const headers = { 'content-type': 'application/msgpack', 'datadog-meta-lang': 'nodejs', 'datadog-meta-lang-version': 'v20', 'datadog-meta-lang-interpreter': 'v8', 'datadog-meta-tracer-version': '0.1.0' }
+
+function chunks(): Span[][] {
+  const exporter = new InMemoryExporter()
+  const t = createTracer({ service: 'svc', exporter, flushOnExit: false })
+  for (let i = 0; i < 5; i++) {
+    t.trace('web.request', { resource: `GET /r${i % 2}`, type: 'web', tags: { 'http.method': 'GET', 'http.status_code': 200, 'peer.service': 'ピアサービス', n: i } }, (root) => {
+      t.trace('db.query', { service: 'pg', type: 'sql', resource: `SELECT * FROM t WHERE id = ${i}` }, () => {})
+      root.setTag('long', 'z'.repeat(300))
+    })
+  }
+  return exporter.chunks()
+}
+
+function received(bytes: Buffer, endpoint: string, traceCount: number): ReceivedSpan[][] {
+  let root = decodeMsgpackTree(bytes)
+  if (endpoint === '/v0.5/traces') {
+    const converted = v05ToV04Tree(root)
+    assert.equal(converted.error, undefined)
+    root = converted.root!
+  }
+  const result = validateRequest({ headers: { ...headers, 'x-datadog-trace-count': String(traceCount), 'content-length': String(bytes.length) }, bytes: bytes.length, root, endpoint, receivedAt: 0 })
+  assert.deepEqual(result.violations, [])
+  return result.traces.map((t) => t.spans)
+}
+
+test('v0.5 carries exactly what v0.4 carries, in a string table', () => {
+  const input = chunks()
+  const v4 = new V04Encoder(decorations, 1 << 20)
+  const v5 = new V05Encoder(decorations, 1 << 20)
+  v4.begin()
+  v5.begin()
+  for (const chunk of input) {
+    assert.ok(v4.append(chunk))
+    assert.ok(v5.append(chunk))
+  }
+  const b4 = v4.finish()
+  const b5 = v5.finish()
+  assert.deepEqual(received(b5, '/v0.5/traces', 5), received(b4, '/v0.4/traces', 5))
+  assert.ok(b5.length < b4.length * 0.7, `v0.5 ${b5.length} bytes, v0.4 ${b4.length}`)
+  const [strings, traces] = decode(b5, { useBigInt64: true }) as [string[], unknown[][][]]
+  assert.equal(strings[0], '')
+  assert.equal(strings.filter((s) => s === 'z'.repeat(300)).length, 1, 'a repeated string is written once')
+  for (const trace of traces) for (const span of trace) assert.equal(span.length, 12)
+  assert.equal(b5[1], 0xdd, 'the table header is array32')
+})
+
+test('a v0.5 chunk that does not fit is taken back with the strings it added', () => {
+  const [small, big] = [chunks()[0], chunks()[1]]
+  big[0].meta.huge = 'q'.repeat(5000)
+  const v5 = new V05Encoder(decorations, 4096)
+  v5.begin()
+  assert.ok(v5.append(small))
+  const before = v5.byteLength
+  assert.equal(v5.append(big), false)
+  assert.equal(v5.byteLength, before)
+  const [strings] = decode(v5.finish(), { useBigInt64: true }) as [string[]]
+  assert.ok(!strings.includes('q'.repeat(5000)))
+  assert.equal(v5.traceCount, 1)
+})
+
+test('the intake refuses a v0.5 span that is not an array of 12, or an index out of range', () => {
+  const str = (value: string) => ({ kind: 'str' as const, format: 'fixstr' as const, value, validUtf8: true })
+  const uint = (value: number) => ({ kind: 'uint' as const, format: 'positive-fixint' as const, value })
+  const span = (items: ReturnType<typeof uint>[]) => ({ kind: 'array' as const, format: 'fixarray' as const, items })
+  const payload = (s: ReturnType<typeof span>) => ({
+    kind: 'array' as const,
+    format: 'fixarray' as const,
+    items: [
+      { kind: 'array' as const, format: 'fixarray' as const, items: [str(''), str('a')] },
+      { kind: 'array' as const, format: 'fixarray' as const, items: [{ kind: 'array' as const, format: 'fixarray' as const, items: [s] }] }
+    ]
+  })
+  assert.match(v05ToV04Tree(payload(span(Array.from({ length: 11 }, () => uint(0))))).error ?? '', /exactly 12/)
+  const twelve = Array.from({ length: 12 }, () => uint(1))
+  twelve[0] = uint(2)
+  assert.match(v05ToV04Tree(payload(span(twelve))).error ?? '', /out of range/)
+})

@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { createTracer } from '@datadog-apm/core'
+
+// The intake's page in a real browser (Debian's chromium driven by playwright-core), showing what the
+// demo sent. It leaves a screenshot in test/artifacts/ for people to look at.
+
+const CHROMIUM = '/usr/bin/chromium'
+const root = fileURLToPath(new URL('..', import.meta.url))
+const artifacts = join(root, 'test', 'artifacts')
+const DEMO_REQUESTS = 13
+
+/** Installs Debian's chromium when it is missing and we may (root, apt); otherwise fails saying what to do. */
+function ensureChromium(): void {
+  if (existsSync(CHROMIUM)) return
+  const what = `The page test needs Debian's chromium at ${CHROMIUM}: run \`apt-get update && apt-get install -y chromium\` as root.`
+  if (process.getuid?.() !== 0) throw new Error(`${what} (not installing it: this test does not run as root)`)
+  mkdirSync(artifacts, { recursive: true })
+  const logPath = join(artifacts, 'chromium-install.log')
+  const log = openSync(logPath, 'w')
+  const result = spawnSync('sh', ['-c', 'apt-get update && apt-get install -y chromium'], {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    timeout: 15 * 60_000
+  })
+  if (result.status !== 0 || !existsSync(CHROMIUM)) {
+    throw new Error(`${what} Installing it with apt-get failed (${result.error?.message ?? `exit ${result.status}`}); see ${logPath}`)
+  }
+}
+
+let demo: ChildProcess | undefined
+let demoOutput: string[] = []
+let pageUrl = ''
+let context: BrowserContext | undefined
+let page: Page
+let profile = ''
+
+/** Evaluates `expression` in the page. Browser code is written as strings: this file is typed without the DOM. */
+async function inPage<T>(expression: string): Promise<T> {
+  const value: unknown = await page.evaluate(expression)
+  return value as T
+}
+
+const textsOf = (selector: string): Promise<string[]> =>
+  inPage<string[]>(`[...document.querySelectorAll(${JSON.stringify(selector)})].map((node) => node.textContent || '')`)
+
+// Generous: on a fresh machine this hook installs chromium first.
+before(async () => {
+  ensureChromium()
+  mkdirSync(artifacts, { recursive: true })
+  // The demo as a person runs it (not --once): it keeps the intake and the page up until Ctrl-C.
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  delete env.DD_TRACE_AGENT_URL
+  demo = spawn(process.execPath, ['examples/demo.mjs', '--port', '0'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  demoOutput = []
+  demo.stderr?.on('data', (chunk: Buffer) => demoOutput.push(chunk.toString()))
+  const lines = createInterface({ input: demo.stdout as NodeJS.ReadableStream })
+  pageUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the demo did not print its page URL:\n${demoOutput.join('\n')}`)), 40_000)
+    lines.on('line', (line) => {
+      demoOutput.push(line)
+      const match = /^open (http:\/\/127\.0\.0\.1:\d+\/) /.exec(line)
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer)
+        resolve(match[1])
+      }
+    })
+    demo?.once('exit', (code) => reject(new Error(`the demo exited (${code}) before printing its page URL:\n${demoOutput.join('\n')}`)))
+  })
+  profile = mkdtempSync(join(tmpdir(), 'datadog-apm-chromium-'))
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-gpu', '--no-first-run', '--disable-sync'],
+    viewport: { width: 1440, height: 1000 }
+  })
+  page = context.pages()[0] ?? (await context.newPage())
+  page.setDefaultTimeout(15_000)
+}, { timeout: 20 * 60_000 })
+
+after(async () => {
+  await context?.close()
+  if (profile !== '') rmSync(profile, { recursive: true, force: true })
+  if (demo !== undefined && demo.exitCode === null) {
+    demo.kill('SIGKILL')
+    await once(demo, 'exit')
+  }
+})
+
+test('the list shows the demo traces of both services', async () => {
+  const pageErrors: string[] = []
+  page.on('pageerror', (error) => pageErrors.push(error.message))
+  await page.goto(pageUrl)
+  await page.locator('tr.trace-row').nth(DEMO_REQUESTS - 1).waitFor()
+  const rows = await textsOf('tr.trace-row')
+  for (const resource of ['GET /shop/products/:id', 'GET /shop/checkout', 'POST /shop/orders']) {
+    assert.ok(rows.some((text) => text.includes(resource)), `a row for ${resource}`)
+  }
+  assert.ok(rows.some((text) => text.includes('api')), 'the api service appears')
+  assert.ok(rows.every((text) => text.includes('web')), 'every trace starts in web')
+  const failing = await textsOf('tr.trace-row.has-error')
+  assert.equal(failing.filter((text) => text.includes('POST /shop/orders')).length, 2, 'the failing orders are marked')
+  // The unknown product's fetch got a 404, which marks its client span, as dd-trace does.
+  assert.equal(failing.length, 3, failing.join('\n'))
+  assert.deepEqual(pageErrors, [])
+})
+
+test('a click opens the waterfall: bars nest as the spans do, errors show their stack', async () => {
+  await page.click('tr.trace-row:has-text("GET /shop/checkout")')
+  await page.waitForSelector('#trace-head h2:has-text("GET /shop/checkout")')
+  assert.match((await page.textContent('#trace-head')) ?? '', /^GET \/shop\/checkout[0-9a-f]{32}\d+ ms\d spansweb api $/)
+  await page.click('tr.trace-row.has-error:has-text("POST /shop/orders")')
+  await page.waitForSelector('#trace-head h2:has-text("POST /shop/orders")')
+  await page.waitForSelector('.span-row')
+  const spans = await inPage<Array<{ id: string; parent: string; depth: number; service: string; error: boolean; left: number; width: number; trackLeft: number; trackWidth: number }>>(`
+    [...document.querySelectorAll('.span-row')].map((row) => {
+      const bar = row.querySelector('.bar').getBoundingClientRect()
+      const track = row.querySelector('.track').getBoundingClientRect()
+      return {
+        id: row.getAttribute('data-span-id'),
+        parent: row.getAttribute('data-parent-id'),
+        depth: Number(row.getAttribute('data-depth')),
+        service: row.getAttribute('data-service'),
+        error: row.classList.contains('error'),
+        left: bar.left,
+        width: bar.width,
+        trackLeft: track.left,
+        trackWidth: track.width
+      }
+    })`)
+  assert.ok(spans.length >= 4, `the web request, its fetch, the api request and its span: ${spans.length}`)
+  assert.equal(spans.filter((s) => s.depth === 0).length, 1, 'one root')
+  assert.deepEqual([...new Set(spans.map((s) => s.service))].sort(), ['api', 'web'], 'one trace across both services')
+  spans.forEach((span, index) => {
+    if (span.depth === 0) return
+    const parentIndex = spans.findIndex((s) => s.id === span.parent)
+    assert.ok(parentIndex !== -1 && parentIndex < index, `span ${span.id} is drawn below its parent`)
+    const parent = spans[parentIndex]
+    assert.ok(parent)
+    assert.equal(span.depth, parent.depth + 1, `span ${span.id} is indented one level under its parent`)
+    // Within one process a child runs inside its parent, and so does its bar.
+    if (span.service === parent.service) {
+      assert.ok(span.left >= parent.left - 1.5 && span.left + span.width <= parent.left + parent.width + 1.5, `span ${span.id}'s bar lies within its parent's`)
+    }
+  })
+
+  // Each bar sits on the time axis where the span's own times put it (cross-process spans included,
+  // which may overhang their parent by the network's share: the page draws what was sent).
+  const traceId = /^#\/trace\/(\d+)/.exec(new URL(page.url()).hash)?.[1]
+  assert.ok(traceId, page.url())
+  const { trace } = (await (await fetch(`${new URL(pageUrl).origin}/api/traces/${traceId}`)).json()) as { trace: { durationNs: number; spans: Array<{ span_id: string; offsetNs: number; duration: number }> } }
+  assert.equal(trace.spans.length, spans.length)
+  for (const data of trace.spans) {
+    const drawn = spans.find((s) => s.id === data.span_id)
+    assert.ok(drawn, `span ${data.span_id} is drawn`)
+    const left = drawn.trackLeft + (data.offsetNs / trace.durationNs) * drawn.trackWidth
+    const width = Math.max((data.duration / trace.durationNs) * drawn.trackWidth, 2)
+    assert.ok(Math.abs(drawn.left - left) <= 1.5, `span ${data.span_id} starts at ${drawn.left}px, its time says ${left}px`)
+    assert.ok(Math.abs(drawn.width - width) <= 1.5, `span ${data.span_id} is ${drawn.width}px wide, its duration says ${width}px`)
+  }
+  const root = spans[0]
+  assert.ok(root && Math.abs(root.left - root.trackLeft) <= 1 && Math.abs(root.width - root.trackWidth) <= 1.5, 'the root spans the whole axis')
+
+  const errorSpan = spans.find((s) => s.error && s.service === 'api' && s.depth > 1) ?? spans.find((s) => s.error)
+  assert.ok(errorSpan, 'an error span is marked')
+  await page.click(`.span-row[data-span-id="${errorSpan.id}"]`)
+  const stack = await page.textContent('#span-detail pre.stack')
+  assert.match(stack ?? '', /^\w*Error: .+\n\s+at /)
+  await page.screenshot({ path: join(artifacts, 'page.png'), fullPage: true })
+})
+
+test('the summary lists requests, errors and latency per service and resource', async () => {
+  await page.click('button[data-tab="summary"]')
+  await page.waitForSelector('#summary tbody tr')
+  const rows = await inPage<string[][]>(`[...document.querySelectorAll('#summary tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))`)
+  const orders = rows.find((cells) => cells[0] === 'web' && cells[2] === 'POST /shop/orders')
+  assert.ok(orders, JSON.stringify(rows))
+  assert.equal(orders[3], '2')
+  assert.match(orders[4] ?? '', /^2 \(100%\)$/)
+  assert.match(orders[5] ?? '', /\d (ms|µs)$/)
+  await page.screenshot({ path: join(artifacts, 'page-summary.png'), fullPage: true })
+})
+
+test('span tags are shown as text, never run as markup', async () => {
+  const origin = new URL(pageUrl).origin
+  const tracer = createTracer({ service: 'hostile', url: origin, flushOnExit: false })
+  const evil = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+  tracer.trace('evil.op', { resource: evil, tags: { [evil]: evil, 'error.stack': evil } }, (span) => {
+    span.setTag('error', 1)
+  })
+  await tracer.flush()
+  const list = (await (await fetch(`${origin}/api/traces?service=hostile`)).json()) as { traces: Array<{ traceId: string }> }
+  const traceId = list.traces[0]?.traceId
+  assert.ok(traceId)
+  await page.goto(`${pageUrl}#/trace/${traceId}`)
+  await page.waitForSelector('.span-row[data-service="hostile"]')
+  await page.click('.span-row[data-service="hostile"]')
+  assert.equal(await page.textContent('#span-detail pre.stack'), evil)
+  assert.ok(((await page.textContent('#waterfall')) ?? '').includes(evil))
+  assert.equal(await inPage<unknown>('window.__pwned'), undefined)
+  assert.equal(await page.locator('#detail img, #detail script, #traces img').count(), 0)
+})
+
+test('Ctrl-C stops the demo: services, intake, exit 0', async () => {
+  assert.ok(demo)
+  demo.kill('SIGINT')
+  const [code] = (await once(demo, 'exit')) as [number | null]
+  assert.equal(code, 0, demoOutput.join('\n'))
+  await assert.rejects(fetch(pageUrl))
+})
