@@ -152,12 +152,14 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   startSpan(name: string, options?: SpanOptions): Span {
     if (!this.config.enabled || this.#shutdown) return this.#noopSpan
     const parent = options?.childOf === undefined ? activeSpan() : options.childOf
+    const start =
+      options?.startTime !== undefined && Number.isFinite(options.startTime) ? options.startTime - performance.timeOrigin : performance.now()
     let trace: TraceState
     let parentId: bigint
     let parentService: string | undefined
     let remote: SpanContext | undefined
     if (parent === null || parent === undefined) {
-      trace = this.#newTrace()
+      trace = this.#newTrace(start)
       parentId = 0n
       parentService = undefined
     } else if (parent instanceof Span) {
@@ -170,7 +172,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
       parentService = undefined
       remote = parent
     } else {
-      trace = this.#newTrace()
+      trace = this.#newTrace(start)
       parentId = 0n
       parentService = undefined
       // A context with no trace id may still bring baggage or span links into the new trace.
@@ -178,8 +180,6 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     }
     if (trace.traceId === 0n) return this.#noopSpan
     const service = options?.service ?? parentService ?? this.config.service
-    const start =
-      options?.startTime !== undefined && Number.isFinite(options.startTime) ? options.startTime - performance.timeOrigin : performance.now()
     const span = new Span(this, trace, randomId(), parentId, parentService, name, service, options?.resource ?? name, options?.type ?? '', start)
     trace.open++
     if (trace.localRoot === undefined) trace.localRoot = span
@@ -188,8 +188,9 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     return span
   }
 
-  #newTrace(): TraceState {
-    return new TraceState(randomId(), this.config.traceId128BitGeneration ? traceIdHighHex() : '', undefined, undefined, {})
+  /** `start` is the root span's performance.now(): reading the clock again for `_dd.p.tid` costs ~40 ns. */
+  #newTrace(start: number): TraceState {
+    return new TraceState(randomId(), this.config.traceId128BitGeneration ? traceIdHighHex(performance.timeOrigin + start) : '', undefined, undefined, {})
   }
 
   #continueTrace(context: SpanContext): TraceState {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import fc from 'fast-check'
 import { clientIp } from '../src/http/client-ip.js'
 import { addHeaderTags, parseHeaderTags } from '../src/http/header-tags.js'
 import { MAX_URL_LENGTH, obfuscateUrl, queryObfuscator } from '../src/http/query-obfuscation.js'
@@ -78,4 +79,26 @@ test('client ip: first public address wins, then private, then the socket', () =
   assert.equal(clientIp({ forwarded: 'for="[2001:db8::1]:4711";proto=http' }, undefined), '2001:db8::1')
   assert.equal(clientIp({ 'x-forwarded-for': 'garbage, 198.51.100.7:8080' }, undefined), '198.51.100.7')
   assert.equal(clientIp({ 'x-forwarded-for': '203.0.113.9', 'x-custom': '198.51.100.1' }, undefined, 'x-custom'), '198.51.100.1')
+})
+
+test('the default redaction prefilter never hides a secret the full pattern would redact', () => {
+  const full = queryObfuscator(undefined)!
+  assert.equal(full.kind, 'regex')
+  const unfiltered = { ...(full as Extract<typeof full, { kind: 'regex' }>), prefilter: undefined }
+  const secrets = ['password=x', 'PWD=1', 'old_pwd2=z', 'passphrase=a', 'api-key=k', 'application_key_id=1', 'TOKEN=t', 'consumer_secret=s',
+    'signature=s', 'Authorization=a', '%22secret%22%3A%22v%22', 'bearer%20abc.def', 'token:abcdefghij123', 'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+    'x=eyJhbGciOi.eyJzdWIi.sig', '-----BEGIN%20RSA%20PRIVATE%20KEY-----abc-----END%20RSA%20PRIVATE%20KEY-----', `ssh-rsa%20${'A'.repeat(120)}`]
+  fc.assert(
+    fc.property(fc.string(), fc.constantFrom(...secrets), fc.string(), fc.boolean(), (before, secret, after, upper) => {
+      const url = `/p?${before}&${upper ? secret.toUpperCase() : secret}&${after}`
+      assert.equal(obfuscateUrl(url, full), obfuscateUrl(url, unfiltered))
+    }),
+    { numRuns: 2000 }
+  )
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary-ascii' }), (query) => {
+      assert.equal(obfuscateUrl(`/p?${query}`, full), obfuscateUrl(`/p?${query}`, unfiltered))
+    }),
+    { numRuns: 2000 }
+  )
 })

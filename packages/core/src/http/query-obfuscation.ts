@@ -9,8 +9,19 @@ export const DEFAULT_QUERY_OBFUSCATION =
 /** Longest URL kept in `http.url`: the redaction regex never runs over more than this. */
 export const MAX_URL_LENGTH = 8192
 
+/**
+ * Every match of the default pattern contains one of these words (each alternative of the pattern
+ * starts with or requires one). Testing for them first is ~10× cheaper than running the full pattern
+ * (`bench/micro/server-span.mjs`: 26% of the request-span work was the pattern), and most query strings
+ * hold none of them.
+ */
+const DEFAULT_PREFILTER = /pass|pw|secret|key|token|consumer|sign|auth|bearer|gh[opsu]_|ey[i-l]|begin|ssh-|ecdsa-/i
+
 /** How the query string of a server span's `http.url` is treated. */
-export type QueryObfuscator = { readonly kind: 'off' } | { readonly kind: 'strip' } | { readonly kind: 'regex'; readonly regex: RegExp; readonly replacement: string }
+export type QueryObfuscator =
+  | { readonly kind: 'off' }
+  | { readonly kind: 'strip' }
+  | { readonly kind: 'regex'; readonly regex: RegExp; readonly replacement: string; readonly prefilter: RegExp | undefined }
 
 /**
  * Builds the obfuscator from an option or `DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP`: '' or false turns
@@ -21,11 +32,12 @@ export function queryObfuscator(setting: string | RegExp | boolean | undefined):
   if (setting === true || setting === '.*') return { kind: 'strip' }
   if (setting instanceof RegExp) {
     const flags = setting.flags.includes('g') ? setting.flags : setting.flags + 'g'
-    return { kind: 'regex', regex: new RegExp(setting.source, flags), replacement: '<redacted>' }
+    return { kind: 'regex', regex: new RegExp(setting.source, flags), replacement: '<redacted>', prefilter: undefined }
   }
   const source = setting ?? DEFAULT_QUERY_OBFUSCATION
   try {
-    return { kind: 'regex', regex: new RegExp(source, 'gi'), replacement: setting === undefined ? '$1<redacted>' : '<redacted>' }
+    const byDefault = setting === undefined
+    return { kind: 'regex', regex: new RegExp(source, 'gi'), replacement: byDefault ? '$1<redacted>' : '<redacted>', prefilter: byDefault ? DEFAULT_PREFILTER : undefined }
   } catch {
     return undefined
   }
@@ -38,6 +50,8 @@ export function obfuscateUrl(url: string, obfuscator: QueryObfuscator): string {
   const q = cut.indexOf('?')
   if (q === -1) return cut
   if (obfuscator.kind === 'strip') return cut.slice(0, q)
+  const query = cut.slice(q + 1)
+  if (obfuscator.prefilter !== undefined && !obfuscator.prefilter.test(query)) return cut
   obfuscator.regex.lastIndex = 0
-  return cut.slice(0, q + 1) + cut.slice(q + 1).replace(obfuscator.regex, obfuscator.replacement)
+  return cut.slice(0, q + 1) + query.replace(obfuscator.regex, obfuscator.replacement)
 }
