@@ -2,6 +2,7 @@ import type { TracerConfig } from './config.js'
 import { SamplingPriority, DecisionMaker } from './sampling-priority.js'
 import type { SpanContext } from './span-context.js'
 import type { TraceState } from './trace.js'
+import { performance } from 'node:perf_hooks'
 
 /** The agent truncates meta values past this length; holding more would only cost memory. */
 export const MAX_META_VALUE_LENGTH = 25_000
