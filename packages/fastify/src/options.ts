@@ -6,6 +6,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
  * obfuscation, header tags, error statuses, client IP, skip list) are core's `ServerSpanOptions`.
  */
 export interface DatadogPluginOptions extends ServerSpanOptions {
+  /**
+   * Where the plugin makes sure the request span is the active one. `'handler'` (default): the rest of
+   * the request runs inside the span from onRequest on, and a check just before each route handler
+   * restores it if a hook of the app handed over another async context. `'every-hook'`: that check at
+   * the start of every stage (preParsing, preValidation, preHandler, preSerialization, onSend) too, for
+   * apps whose callback-style hooks finish from pooled connections or shared timers; it costs ~2.5 µs
+   * per request.
+   */
+  contextGuard?: 'handler' | 'every-hook'
   hooks?: ServerSpanOptions['hooks'] & {
     /**
      * Called just before the request span finishes, after its status, route and URL tags are set, with

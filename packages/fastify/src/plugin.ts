@@ -61,12 +61,17 @@ const plugin: FastifyPluginCallback<DatadogPluginOptions> = (fastify, options, p
     if (fastify.hasRequestDecorator(kSpan)) {
       throw new Error(`${PLUGIN_NAME} is already registered on this instance or a parent; register it once, at the root`)
     }
+    const guard = (options as { contextGuard?: unknown } | null)?.contextGuard
+    if (guard !== undefined && guard !== 'handler' && guard !== 'every-hook') {
+      throw new TypeError(`datadog-apm: option contextGuard must be 'handler' or 'every-hook', got ${JSON.stringify(guard)}`)
+    }
     tracing = new HttpServerTracing('fastify', coreOptions(options))
   } catch (err) {
     pluginDone(err as Error)
     return
   }
   const tracer = tracing.tracer
+  const everyHook = options.contextGuard === 'every-hook'
   const routes = new RouteConfigReader()
 
   // The hooks are built once per registration; per request they allocate nothing but the span.
@@ -169,16 +174,29 @@ const plugin: FastifyPluginCallback<DatadogPluginOptions> = (fastify, options, p
     options.preHandler = pre === undefined || pre === null ? [reenter] : Array.isArray(pre) ? [...(pre as unknown[]), reenter] : [pre, reenter]
   }
 
+  // The handler-only guard: one re-entry check, last among each route's preHandlers. Every other stage
+  // runs in the request span already (onRequest runs the rest of the chain inside it) unless a hook
+  // of the app hands over a foreign context; 'every-hook' repairs that at each stage, for ~2.5 µs per
+  // request on Node 20 (bench/http.mjs setup, Fastify 5: 20.3 against 17.8 µs of server CPU).
+  function onRouteHandlerOnly(route: RouteOptions): void {
+    if ((route.config as { datadog?: unknown } | undefined)?.datadog === false) return
+    const options = route as unknown as Record<string, unknown>
+    const pre = options.preHandler
+    options.preHandler = pre === undefined || pre === null ? [reenter] : Array.isArray(pre) ? [...(pre as unknown[]), reenter] : [pre, reenter]
+  }
+
   fastify.decorateRequest(kSpan, null)
   fastify.decorateRequest(kError, null)
   fastify.decorateRequest('span', { getter: spanGetter })
-  fastify.addHook('onRoute', onRoute)
+  fastify.addHook('onRoute', everyHook ? onRoute : onRouteHandlerOnly)
   fastify.addHook('onRequest', onRequest)
-  fastify.addHook('preParsing', reenterWithPayload)
-  fastify.addHook('preValidation', reenter)
-  fastify.addHook('preHandler', reenter)
-  fastify.addHook('preSerialization', reenterWithPayload)
-  fastify.addHook('onSend', reenterWithPayload)
+  if (everyHook) {
+    fastify.addHook('preParsing', reenterWithPayload)
+    fastify.addHook('preValidation', reenter)
+    fastify.addHook('preHandler', reenter)
+    fastify.addHook('preSerialization', reenterWithPayload)
+    fastify.addHook('onSend', reenterWithPayload)
+  }
   fastify.addHook('onError', onError)
   fastify.addHook('onResponse', onResponse)
   pluginDone()

@@ -179,8 +179,8 @@ for (const major of majors) {
       assert.equal(seen.size, 2)
     })
 
-    test('a hook that calls done from another async context does not take the span from what follows', async (t) => {
-      const { app, exporter } = await tracedApp(major)
+    async function pooledHooks(t: { after(fn: () => Promise<unknown>): void }, guard: 'handler' | 'every-hook' | undefined): Promise<string[]> {
+      const { app, exporter } = await tracedApp(major, guard === undefined ? {} : { contextGuard: guard })
       t.after(() => app.close())
       const seen: string[] = []
       const lost: boolean[] = []
@@ -239,9 +239,22 @@ for (const major of majors) {
       assert.deepEqual(res.json(), { ok: true })
       await spansAfter(exporter, 1)
       assert.deepEqual(lost, [true, true, true, true, true, true], 'the pool really runs outside the request context')
-      assert.deepEqual(seen, [
+      return seen
+    }
+
+    test("contextGuard 'every-hook': a hook that calls done from another async context does not take the span from what follows", async (t) => {
+      assert.deepEqual(await pooledHooks(t, 'every-hook'), [
         'onRequest:true', 'preParsing:true', 'preValidation:true', 'route preValidation:true', 'preHandler:true', 'route preHandler:true',
         'handler:true', 'onSend:true', 'route onSend:true', 'onResponse:true'
+      ])
+    })
+
+    test('by default the handler and onResponse get the span back after hooks of the app lost it; the stages between do not', async (t) => {
+      const seen = await pooledHooks(t, undefined)
+      assert.deepEqual(await pooledHooks(t, 'handler'), seen, "'handler' is the default")
+      assert.deepEqual(seen, [
+        'onRequest:true', 'preParsing:false', 'preValidation:false', 'route preValidation:false', 'preHandler:false', 'route preHandler:false',
+        'handler:true', 'onSend:false', 'route onSend:false', 'onResponse:true'
       ])
     })
 
@@ -477,7 +490,8 @@ for (const major of majors) {
         [{ queryStringObfuscation: '(' }, /option queryStringObfuscation/],
         [{ hooks: 1 }, /option hooks/],
         [{ hooks: { request: 'no' } }, /option hooks\.request/],
-        [{ hooks: { fastifyRequest: 'no' } }, /option hooks\.fastifyRequest/]
+        [{ hooks: { fastifyRequest: 'no' } }, /option hooks\.fastifyRequest/],
+        [{ contextGuard: 'always' }, /option contextGuard/]
       ]
       for (const [options, message] of cases) {
         const app = major.create()
