@@ -1,4 +1,5 @@
-// One benchmark server: FRAMEWORK (express|fastify) traced by VARIANT (untraced|ours|dd-trace|otel|disabled),
+// One benchmark server: FRAMEWORK (express|fastify) traced by VARIANT (untraced|ours|dd-trace|otel|disabled|
+// als-only: one AsyncLocalStorage.run per request and nothing else, the floor any context-keeping tracer pays),
 // serving GET /users/:id with a small JSON body and exporting to the sink at SINK_URL. CommonJS, because
 // dd-trace and OpenTelemetry instrument by hooking require(), and must be loaded before the framework.
 // SIGUSR2 marks the start of the measured window; SIGTERM prints the CPU used since then and exits.
@@ -33,12 +34,15 @@ function ready(port) {
 }
 
 const ours = variant === 'ours' || variant === 'disabled'
+const als = variant === 'als-only' ? new (require('node:async_hooks').AsyncLocalStorage)() : undefined
+const store = { request: true }
 const tracer = ours ? require('@datadog-apm/core').createTracer({ service: 'bench', env: 'bench', url: sinkUrl, enabled: variant !== 'disabled' }) : undefined
 
 if (framework === 'express') {
   const express = require('express')
   const app = express()
   if (ours) app.use(require('@datadog-apm/express').datadog({ tracer }))
+  if (als) app.use((req, res, next) => als.run(store, next))
   app.get('/users/:id', (req, res) => {
     res.json(user(req.params.id))
   })
@@ -48,6 +52,7 @@ if (framework === 'express') {
   const start = async () => {
     if (variant === 'otel') await app.register(require('./otel.cjs').fastifyPlugin())
     if (ours) await app.register(require('@datadog-apm/fastify').datadogPlugin, { tracer })
+    if (als) app.addHook('onRequest', (request, reply, done) => als.run(store, done))
     app.get('/users/:id', async (request) => user(request.params.id))
     await app.listen({ port: 0, host: '127.0.0.1' })
     ready(app.server.address().port)
