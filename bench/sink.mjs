@@ -4,11 +4,12 @@ import http from 'node:http'
 
 const answer = JSON.stringify({ rate_by_service: { 'service:,env:': 1 } })
 // What a current agent says of itself (reference §1.7), so each tracer picks what it would pick against
-// a real agent: dd-trace stays on v0.4, ours moves to v0.5.
+// a real agent: dd-trace stays on v0.4, ours moves to v0.5. `--client-drop-p0s` makes it an agent that
+// lets clients compute stats and drop P0 traces (bench/micro/stats-p0.mjs).
 const info = JSON.stringify({
   version: '7.60.0',
   endpoints: ['/v0.3/traces', '/v0.4/traces', '/v0.5/traces', '/v0.7/traces', '/v0.6/stats', '/info', '/telemetry/proxy/'],
-  client_drop_p0s: false,
+  client_drop_p0s: process.argv.includes('--client-drop-p0s'),
   span_events: true,
   config: { max_request_bytes: 26214400 }
 })

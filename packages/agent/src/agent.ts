@@ -12,6 +12,8 @@ import { ignoreMissing, listen, removeStaleSocket } from './listen.js'
 import { decodeMsgpackTree, MsgpackDecodeError, type MsgpackNode } from './msgpack-decoder.js'
 import { Rule } from './rules.js'
 import { setOwn } from './set-own.js'
+import { handleStatsRequest, STATS_ENDPOINT } from './stats-intake.js'
+import { StatsStore, type ReceivedStats } from './stats-store.js'
 import type { ReceivedPayload, ReceivedSpan, ReceivedTrace, Violation } from './types.js'
 import { validateRequest } from './validate.js'
 
@@ -52,7 +54,9 @@ export interface Agent {
   spans(): ReceivedSpan[]
   payloads(): ReceivedPayload[]
   violations(): Violation[]
-  /** Forgets every trace, payload and violation received so far. */
+  /** The client-side stats payloads received on `/v0.6/stats`, decoded, oldest first (the last `maxTraces`). */
+  stats(): ReceivedStats[]
+  /** Forgets every trace, payload, violation and stats payload received so far. */
   clear(): void
   /** Replaces the `rate_by_service` answered from now on. */
   setRates(rateByService: Record<string, number>): void
@@ -75,6 +79,7 @@ class LocalAgent implements Agent {
   readonly #socketPath: string | undefined
   readonly #maxPayloadBytes: number
   readonly #store: IntakeStore
+  readonly #stats: StatsStore
   readonly #api: IntakeApi
   readonly #servers: Server[] = []
   readonly faults = new FaultController()
@@ -95,7 +100,11 @@ class LocalAgent implements Agent {
       positiveInteger('maxTraces', options.maxTraces ?? DEFAULT_MAX_TRACES),
       positiveInteger('maxSpans', options.maxSpans ?? DEFAULT_MAX_SPANS)
     )
-    this.#api = new IntakeApi(this.#store, { status: () => ({ agentVersion: AGENT_VERSION, url: this.url, socketUrl: this.socketUrl ?? null }) })
+    this.#stats = new StatsStore(positiveInteger('maxTraces', options.maxTraces ?? DEFAULT_MAX_TRACES))
+    this.#api = new IntakeApi(this.#store, {
+      status: () => ({ agentVersion: AGENT_VERSION, url: this.url, socketUrl: this.socketUrl ?? null }),
+      stats: this.#stats
+    })
     this.#rates = { ...(options.rateByService ?? DEFAULT_RATE_BY_SERVICE) }
     this.#infoOptions = { ...options.info }
   }
@@ -156,7 +165,12 @@ class LocalAgent implements Agent {
     return this.#store.violations()
   }
 
+  stats(): ReceivedStats[] {
+    return this.#stats.all()
+  }
+
   clear(): void {
+    this.#stats.clear()
     this.#store.clear()
   }
 
@@ -238,6 +252,14 @@ class LocalAgent implements Agent {
       return
     }
     if (this.#api.handle(req, res, path, method)) return
+    if (path === STATS_ENDPOINT) {
+      if (method !== 'PUT' && method !== 'POST') return send(res, 405, 'method-not-allowed', undefined, { Allow: 'PUT, POST' })
+      const stats = { method, headers: lowercaseHeaders(req), receivedAt, maxPayloadBytes: this.#maxPayloadBytes, store: this.#store, stats: this.#stats }
+      handleStatsRequest(req, { ...stats, reply: (status, body, extra) => send(res, status, body, undefined, extra) }).catch((error: unknown) => {
+        send(res, 500, `internal-error: ${error instanceof Error ? error.message : String(error)}`, undefined, { Connection: 'close' })
+      })
+      return
+    }
     if (path !== TRACES_ENDPOINT && path !== TRACES_ENDPOINT_V05) {
       send(res, 404, '404 page not found\n')
       return

@@ -4,6 +4,8 @@ import type { IntakeStore } from './intake-store.js'
 import { PAGE_CSS } from './page/page-css.js'
 import { PAGE_HTML } from './page/page-html.js'
 import { PAGE_SCRIPT } from './page/page-script.js'
+import type { StatsStore } from './stats-store.js'
+import { summarizeClientStats } from './stats-summary.js'
 import { summarize } from './summary.js'
 import type { StoredTrace } from './trace-index.js'
 import { payloadJson, spanJson, stringify, traceListItem, violationJson } from './trace-json.js'
@@ -27,17 +29,21 @@ class BadRequest extends Error {}
 export interface IntakeApiOptions {
   /** Extra fields for `/api/status` (the agent's version, its URLs). */
   status?: () => Record<string, unknown>
+  /** Client-side stats received on `/v0.6/stats`, for `/api/stats` and the summary. */
+  stats?: StatsStore
 }
 
 export class IntakeApi {
   readonly #store: IntakeStore
   readonly #status: () => Record<string, unknown>
+  readonly #stats: StatsStore | undefined
   // The page asks for the status every 1.5 s; the service list changes only with the store's version.
   #services: { version: number; names: string[] } = { version: -1, names: [] }
 
   constructor(store: IntakeStore, options: IntakeApiOptions = {}) {
     this.#store = store
     this.#status = options.status ?? (() => ({}))
+    this.#stats = options.stats
   }
 
   /** Answers when `path` is the page's or the API's and returns true; returns false for any other path. */
@@ -84,7 +90,18 @@ export class IntakeApi {
     if (path === '/api/traces') return json(res, 200, this.#listTraces(query))
     if (path === '/api/summary') {
       allowOnly(query, [])
-      return json(res, 200, { version: this.#store.version, source: 'spans', rows: summarize(this.#store.storedTraces()) })
+      const clientStats = this.#stats?.all() ?? []
+      return json(res, 200, {
+        version: this.#store.version,
+        source: 'spans',
+        rows: summarize(this.#store.storedTraces()),
+        clientStats: { payloads: clientStats.length, rows: summarizeClientStats(clientStats) }
+      })
+    }
+    if (path === '/api/stats') {
+      allowOnly(query, ['limit'])
+      const all = this.#stats?.all() ?? []
+      return json(res, 200, { version: this.#store.version, total: all.length, stats: all.reverse().slice(0, limitParam(query)) })
     }
     if (path === '/api/violations') return json(res, 200, this.#listViolations(query))
     if (path === '/api/payloads') {

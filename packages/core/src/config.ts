@@ -55,6 +55,12 @@ export interface TracerOptions {
   retryMaxDelayMs?: number
   /** Ask the agent's `GET /info` before the first payload and when its state changes. Default true. */
   agentDiscovery?: boolean
+  /**
+   * Compute trace metrics (hits, errors, latency sketches) in the tracer and send them to `/v0.6/stats`;
+   * with an agent whose /info says `client_drop_p0s`, rejected traces are then not sent at all. Env
+   * `DD_TRACE_STATS_COMPUTATION_ENABLED`; default false.
+   */
+  statsComputation?: boolean
   /** Keep this share of traces (0 to 1), as a rule after `samplingRules`. Env `DD_TRACE_SAMPLE_RATE`; default: the agent's rates decide. */
   sampleRate?: number
   /** Trace sampling rules, first match wins; they replace `DD_TRACE_SAMPLING_RULES` (JSON). Default none. */
@@ -95,6 +101,7 @@ export interface TracerConfig {
   readonly retryDeadlineMs: number
   readonly retryMaxDelayMs: number
   readonly agentDiscovery: boolean
+  readonly statsComputation: boolean
   readonly propagation: PropagationConfig
   readonly sampleRate: number | undefined
   readonly samplingRules: readonly SamplingRule[]
@@ -299,6 +306,8 @@ export function resolveConfig(options: TracerOptions, env: Env, warn: Warn, cwd:
     retryDeadlineMs: optionInteger('retryDeadlineMs', options.retryDeadlineMs, 0, 600_000) ?? 15_000,
     retryMaxDelayMs: optionInteger('retryMaxDelayMs', options.retryMaxDelayMs, 1, 600_000) ?? 2000,
     agentDiscovery: optionBoolean('agentDiscovery', options.agentDiscovery) ?? true,
+    statsComputation:
+      optionBoolean('statsComputation', options.statsComputation) ?? envBoolean(env, ['DD_TRACE_STATS_COMPUTATION_ENABLED'], false, warn),
     propagation: resolvePropagationConfig(options.propagation, env, warn),
     ...resolveSamplingConfig(options, env, warn)
   }

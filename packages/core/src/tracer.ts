@@ -15,6 +15,7 @@ import { applyRemoteParent } from './propagation/remote-parent.js'
 import { PrioritySampler } from './sampling/priority-sampler.js'
 import { SpanSampler } from './sampling/span-sampler.js'
 import { DecisionMaker, SamplingPriority } from './sampling-priority.js'
+import { ClientStats } from './stats/client-stats.js'
 import type { SpanContext } from './span-context.js'
 import { Span, type SpanOwner } from './span.js'
 import { TraceState } from './trace.js'
@@ -127,6 +128,10 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
         retryDeadlineMs: config.retryDeadlineMs,
         retryMaxDelayMs: config.retryMaxDelayMs,
         discovery: config.agentDiscovery,
+        // Fed by the exporter when it takes chunks off its queue, never on the request path.
+        stats: config.statsComputation
+          ? new ClientStats({ service: config.service, env: config.env, version: config.version, runtimeId })
+          : undefined,
         decorations: { service: config.service, globalMeta, processId: process.pid },
         diagnostics: this.#diagnostics,
         onRates: (rates) => {

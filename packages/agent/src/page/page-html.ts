@@ -54,6 +54,13 @@ export const PAGE_HTML = `<!doctype html>
       <tbody></tbody>
     </table>
     <p id="summary-empty" class="empty">Nothing to summarize yet.</p>
+    <div id="client-stats" hidden>
+      <h3>From client stats <small class="muted">(<span id="client-stats-count"></span> /v0.6/stats payloads: every span the tracer saw, dropped traces included)</small></h3>
+      <table class="grid" id="client-stats-rows">
+        <thead><tr><th>service</th><th>operation</th><th>resource</th><th class="num">hits</th><th class="num">errors</th><th class="num">top-level</th><th class="num">avg</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </div>
   </section>
   <section id="view-violations" class="view" hidden>
     <p class="muted">What a strict client should not send, checked by the Datadog Agent's rules and dd-apm-test-agent's checks.</p>

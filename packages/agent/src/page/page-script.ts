@@ -375,8 +375,25 @@ export const PAGE_SCRIPT = String.raw`'use strict'
         el('td', { class: 'num', text: fmtDuration(r.p99Ns) }), el('td', { class: 'num', text: fmtDuration(r.maxNs) }))
       })
       tbody.replaceChildren.apply(tbody, rows)
-      $('summary-empty').hidden = rows.length > 0
+      $('summary-empty').hidden = rows.length > 0 || body.clientStats.rows.length > 0
+      renderClientStats(body.clientStats)
     })
+  }
+
+  function renderClientStats(stats) {
+    $('client-stats').hidden = stats.rows.length === 0
+    $('client-stats-count').textContent = String(stats.payloads)
+    var tbody = $('client-stats-rows').tBodies[0]
+    tbody.replaceChildren.apply(tbody, stats.rows.map(function (r) {
+      var rate = r.hits > 0 ? Math.round(r.errors / r.hits * 100) : 0
+      return el('tr', { class: r.errors > 0 ? 'has-error' : '' },
+        el('td', null, serviceLabel(r.service)), el('td', { class: 'mono', text: r.name }), el('td', { class: 'resource', text: r.resource }),
+        el('td', { class: 'num', text: r.hits }),
+        el('td', { class: 'num' }, r.errors > 0 ? el('span', { class: 'badge error', text: r.errors + ' (' + rate + '%)' }) : '0'),
+        el('td', { class: 'num', text: r.topLevelHits }),
+        el('td', { class: 'num', text: fmtDuration(r.hits > 0 ? Math.round(r.durationNs / r.hits) : 0) }),
+        el('td', { class: 'num', text: fmtDuration(r.p50Ns) }), el('td', { class: 'num', text: fmtDuration(r.p95Ns) }), el('td', { class: 'num', text: fmtDuration(r.p99Ns) }))
+    }))
   }
 
   function loadViolations() {

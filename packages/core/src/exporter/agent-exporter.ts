@@ -1,6 +1,7 @@
 import { runSuppressed } from '../context.js'
 import type { Diagnostics } from '../diagnostics.js'
 import type { Span } from '../span.js'
+import type { ClientStats, ClientStatsHealth } from '../stats/client-stats.js'
 import { TRACER_VERSION } from '../version.js'
 import { AgentDiscovery, DiscoveryStatus, type AgentInfo } from './agent-info.js'
 import { readContainerIdentity, type ContainerIdentity } from './container-id.js'
@@ -66,6 +67,8 @@ export interface AgentExporterOptions {
   readonly onAgentInfo?: (info: AgentInfo | undefined) => void
   /** Jitter source for retries (tests). */
   readonly random?: () => number
+  /** Client-side stats: fed every chunk taken off the queue, and P0 chunks dropped when the agent allows it. */
+  readonly stats?: ClientStats
 }
 
 /** What the exporter did so far. Traces are counted as chunks, as the agent counts them. */
@@ -100,6 +103,8 @@ export interface ExporterHealth {
   /** What discovery found: `known` (then `agent` is set), `absent` (no /info), `failed`, `pending`, `unknown`. */
   discovery: string
   agent: { version: string | undefined; endpoints: string[]; clientDropP0s: boolean; spanEvents: boolean; maxRequestBytes: number | undefined } | undefined
+  /** Client-side stats and P0 dropping; undefined when stats computation is off. */
+  stats: ClientStatsHealth | undefined
 }
 
 interface Payload {
@@ -108,6 +113,8 @@ interface Payload {
   readonly traceCount: number
   readonly spanCount: number
   readonly protocol: ProtocolVersion
+  /** Client-stats headers (computed stats, dropped P0 counts). */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 function traces(count: number): string {
@@ -155,6 +162,9 @@ export class AgentExporter implements Exporter {
   readonly #transport: Transport
   readonly #decorations: SpanDecorations
   readonly #discovery: AgentDiscovery | undefined
+  readonly #stats: ClientStats | undefined
+  /** Chunks at the head of the queue that client stats have already seen. */
+  #prepared = 0
   readonly #onRates: ((rates: Readonly<Record<string, number>>) => void) | undefined
   readonly #baseHeaders: Readonly<Record<string, string>>
   readonly #health: ExporterHealth
@@ -198,10 +208,12 @@ export class AgentExporter implements Exporter {
     this.#maxPayload = this.#configuredMaxPayload
     this.#onRates = options.onRates
     const onAgentInfo = options.onAgentInfo
+    const stats = options.stats
+    this.#stats = stats
     this.#discovery =
       options.discovery === false
         ? undefined
-        : new AgentDiscovery(this.#transport, Math.min(this.#requestTimeoutMs, 2000), (info) => {
+        : new AgentDiscovery(stats === undefined ? this.#transport : stats.tapInfo(this.#transport), Math.min(this.#requestTimeoutMs, 2000), (info) => {
             this.#applyInfo(info)
             onAgentInfo?.(info)
           })
@@ -220,6 +232,7 @@ export class AgentExporter implements Exporter {
     if (identity.containerId !== undefined) headers['datadog-container-id'] = identity.containerId
     if (identity.entityId !== undefined) headers['datadog-entity-id'] = identity.entityId
     this.#baseHeaders = headers
+    stats?.attach(this.#transport, headers, this.#diagnostics, this.#requestTimeoutMs)
     this.#health = {
       tracesSent: 0,
       spansSent: 0,
@@ -238,7 +251,8 @@ export class AgentExporter implements Exporter {
       protocolVersion: '0.4',
       maxPayloadBytes: this.#maxPayload,
       discovery: this.#discovery === undefined ? 'off' : DiscoveryStatus.unknown,
-      agent: undefined
+      agent: undefined,
+      stats: undefined
     }
   }
 
@@ -256,7 +270,8 @@ export class AgentExporter implements Exporter {
       agent:
         info === undefined
           ? undefined
-          : { version: info.version, endpoints: [...info.endpoints], clientDropP0s: info.clientDropP0s, spanEvents: info.spanEvents, maxRequestBytes: info.maxRequestBytes }
+          : { version: info.version, endpoints: [...info.endpoints], clientDropP0s: info.clientDropP0s, spanEvents: info.spanEvents, maxRequestBytes: info.maxRequestBytes },
+      stats: this.#stats?.health()
     }
   }
 
@@ -315,6 +330,7 @@ export class AgentExporter implements Exporter {
   }
 
   #applyInfo(info: AgentInfo | undefined): void {
+    this.#stats?.setAgent(info)
     const limit = info?.maxRequestBytes
     const max = Math.max(MIN_PAYLOAD_BYTES, Math.min(this.#configuredMaxPayload, limit ?? Infinity))
     if (max < this.#maxPayload || (limit !== undefined && max !== this.#maxPayload)) this.#setMaxPayload(max)
@@ -360,12 +376,41 @@ export class AgentExporter implements Exporter {
       }
     }
     if (this.#waitingForDiscovery) return
+    const stats = this.#stats
+    if (stats !== undefined) this.#prepare(stats)
     while (this.#queue.length > 0 && this.#inFlight.size < this.#maxInFlight && this.#health.inFlightBytes < this.#maxInFlightBytes) {
       const [payload, next] = this.#fill(this.#queue, 0, this.#protocol())
       this.#queue = next === this.#queue.length ? [] : this.#queue.slice(next)
       this.#taken += next
       if (payload !== undefined) this.#startSend(payload)
     }
+    this.#prepared = this.#queue.length
+    // Every chunk was dropped as P0: an empty payload still tells the agent how many, since its sampler
+    // rates count them.
+    if (stats?.pendingDrops === true && this.#queue.length === 0 && this.#inFlight.size < this.#maxInFlight && !this.#closed) {
+      const protocol = this.#protocol()
+      const encoder = this.#encoder(protocol)
+      encoder.begin()
+      this.#startSend({ chunks: [], bytes: encoder.finish(), traceCount: 0, spanCount: 0, protocol, headers: stats.traceHeaders(true) })
+    }
+  }
+
+  /**
+   * Hands the chunks queued since the last drain to client stats (all of them, P0 included), and keeps
+   * of each what is still to be sent. A chunk dropped whole counts as taken.
+   */
+  #prepare(stats: ClientStats): void {
+    const queue = this.#queue
+    let write = this.#prepared
+    for (let read = this.#prepared; read < queue.length; read++) {
+      const chunk = queue[read]
+      const kept = stats.process(chunk)
+      this.#health.queuedSpans -= chunk.length - kept.length
+      if (kept.length === 0) this.#taken++
+      else queue[write++] = kept === chunk ? chunk : [...kept]
+    }
+    queue.length = write
+    this.#prepared = write
   }
 
   /**
@@ -401,7 +446,8 @@ export class AgentExporter implements Exporter {
     }
     if (work === this.#queue) this.#health.queuedSpans -= spans
     if (encoder.traceCount === 0) return [undefined, i]
-    return [{ chunks, bytes: encoder.finish(), traceCount: encoder.traceCount, spanCount: encoder.spanCount, protocol }, i]
+    const headers = this.#stats?.traceHeaders(work === this.#queue)
+    return [{ chunks, bytes: encoder.finish(), traceCount: encoder.traceCount, spanCount: encoder.spanCount, protocol, headers }, i]
   }
 
   /**
@@ -488,7 +534,7 @@ export class AgentExporter implements Exporter {
         response = await this.#transport.send(
           PATHS[payload.protocol],
           'PUT',
-          { ...this.#baseHeaders, 'x-datadog-trace-count': String(payload.traceCount) },
+          { ...this.#baseHeaders, ...payload.headers, 'x-datadog-trace-count': String(payload.traceCount) },
           payload.bytes,
           this.#requestTimeoutMs
         )
@@ -668,6 +714,8 @@ export class AgentExporter implements Exporter {
     const keepAlive = setInterval(noop, 60_000)
     try {
       await this.#flush()
+      // After the traces: every chunk queued before the call has been counted by then.
+      await this.#stats?.flush()
     } finally {
       clearInterval(keepAlive)
     }
@@ -709,6 +757,8 @@ export class AgentExporter implements Exporter {
     for (const wake of [...this.#sleepers]) wake()
     const left = this.#queue
     this.#queue = []
+    this.#prepared = 0
+    this.#stats?.close()
     for (const chunk of left) this.#drop(1, chunk.length, 'shutdown')
     this.#health.queuedSpans = 0
     await this.#transport.close()
