@@ -5,7 +5,7 @@ import { Diagnostics } from '../src/diagnostics.js'
 import type { AgentInfo } from '../src/exporter/agent-info.js'
 import type { Transport, TransportResponse } from '../src/exporter/transport.js'
 import type { Span } from '../src/span.js'
-import { parseStatsInfo } from '../src/stats/agent-stats-info.js'
+import { parseAgentInfo } from '../src/exporter/agent-info.js'
 import { ClientStats, type ClientStatsOptions } from '../src/stats/client-stats.js'
 import { createTracer, type SpanOptions } from '../src/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
@@ -46,7 +46,17 @@ const warnings: string[] = []
 const diagnostics = new Diagnostics(false, { write: (line) => warnings.push(line) })
 
 function info(overrides: Partial<AgentInfo> = {}): AgentInfo {
-  return { version: '7', endpoints: ['/v0.4/traces', '/v0.6/stats'], clientDropP0s: true, spanEvents: true, maxRequestBytes: undefined, state: 'x', ...overrides }
+  return {
+    version: '7',
+    endpoints: ['/v0.4/traces', '/v0.6/stats'],
+    clientDropP0s: true,
+    spanEvents: true,
+    maxRequestBytes: undefined,
+    obfuscationVersion: 0,
+    peerTags: [],
+    state: 'x',
+    ...overrides
+  }
 }
 
 function clientStats(transport: Transport, clock: { now: number }, options: Partial<ClientStatsOptions> = {}): ClientStats {
@@ -67,13 +77,14 @@ function chunk(priority: number, startMs = T0 + 1000, endMs = T0 + 1005, options
 }
 
 test('/info fields for stats: obfuscation_version and peer_tags; anything else reads as absent', () => {
-  assert.deepEqual(parseStatsInfo('{"obfuscation_version":1,"peer_tags":["db.instance","peer.service","db.instance",3,""]}'), {
-    obfuscationVersion: 1,
-    peerTags: ['db.instance', 'peer.service']
-  })
-  assert.deepEqual(parseStatsInfo('{"obfuscation_version":"1","peer_tags":"x"}'), { obfuscationVersion: 0, peerTags: [] })
-  assert.equal(parseStatsInfo('[1]'), undefined)
-  assert.equal(parseStatsInfo('not json'), undefined)
+  const full = parseAgentInfo('{"obfuscation_version":1,"peer_tags":["db.instance","peer.service","db.instance",3,""]}', undefined)
+  assert.equal(full?.obfuscationVersion, 1)
+  assert.deepEqual(full?.peerTags, ['db.instance', 'peer.service'])
+  const mistyped = parseAgentInfo('{"obfuscation_version":"1","peer_tags":"x"}', undefined)
+  assert.equal(mistyped?.obfuscationVersion, 0)
+  assert.deepEqual(mistyped?.peerTags, [])
+  assert.equal(parseAgentInfo('[1]', undefined), undefined)
+  assert.equal(parseAgentInfo('not json', undefined), undefined)
 })
 
 test('the agent decides: no /info or no /v0.6/stats turns stats off; client_drop_p0s turns dropping on', () => {
@@ -149,12 +160,9 @@ test('every 10 s the buckets that are done go to PUT /v0.6/stats; flush sends th
 test('obfuscated buckets go in a payload of their own with Datadog-Obfuscation-Version: 1', async () => {
   const clock = { now: T0 + 2000 }
   const transport = new ScriptedTransport()
-  transport.info = '{"obfuscation_version":1}'
   const stats = clientStats(transport, clock)
-  const tapped = stats.tapInfo(transport)
   stats.process(chunk(1, T0 + 1000, T0 + 1001, { type: 'sql', resource: 'SELECT 1 FROM t WHERE a = 5' }))
-  await tapped.send('/info', 'GET', {}, undefined, 100)
-  stats.setAgent(info())
+  stats.setAgent(info({ obfuscationVersion: 1 }))
   stats.process(chunk(1, T0 + 1000, T0 + 1001, { type: 'sql', resource: 'SELECT 1 FROM t WHERE a = 5' }))
   await stats.flush()
   const payloads = transport.stats

@@ -213,7 +213,7 @@ export class AgentExporter implements Exporter {
     this.#discovery =
       options.discovery === false
         ? undefined
-        : new AgentDiscovery(stats === undefined ? this.#transport : stats.tapInfo(this.#transport), Math.min(this.#requestTimeoutMs, 2000), (info) => {
+        : new AgentDiscovery(this.#transport, Math.min(this.#requestTimeoutMs, 2000), (info) => {
             this.#applyInfo(info)
             onAgentInfo?.(info)
           })

@@ -5,7 +5,6 @@ import { backoffMs, Verdict, verdictFor } from '../exporter/retry.js'
 import type { Transport, TransportResponse } from '../exporter/transport.js'
 import type { Span } from '../span.js'
 import { TRACER_VERSION } from '../version.js'
-import { NO_STATS_INFO, tapInfo, type StatsInfo } from './agent-stats-info.js'
 import { StatsConcentrator, type FlushedBucket } from './concentrator.js'
 import { keptOfP0 } from './p0-drop.js'
 import { encodeStatsPayloads, type StatsPayloadMeta } from './stats-payload.js'
@@ -71,7 +70,6 @@ export class ClientStats {
   #headers: Record<string, string> = {}
   #timeoutMs = 2000
   #diagnostics: Diagnostics | undefined
-  #extras: StatsInfo = NO_STATS_INFO
   #active = true
   #dropP0s = false
   #timer: NodeJS.Timeout | undefined
@@ -124,24 +122,17 @@ export class ClientStats {
     this.#timeoutMs = timeoutMs
   }
 
-  /** Wraps the transport the exporter's discovery uses, to read `obfuscation_version` and `peer_tags`. */
-  tapInfo(transport: Transport): Transport {
-    return tapInfo(transport, (info) => {
-      this.#extras = info ?? NO_STATS_INFO
-    })
-  }
-
   /**
    * What `/info` said (undefined: the agent has none). Stats stay on unless the agent is known not to
    * take them; P0 chunks are dropped only when it says `client_drop_p0s`.
    */
   setAgent(info: AgentInfo | undefined): void {
-    const extras = info === undefined ? NO_STATS_INFO : this.#extras
     this.#active = info !== undefined && info.endpoints.includes(STATS_ENDPOINT)
     this.#dropP0s = this.#active && info?.clientDropP0s === true
     const reader = this.#concentrator.reader
-    reader.obfuscate = extras.obfuscationVersion >= 1 && extras.obfuscationVersion <= STATS_OBFUSCATION_VERSION
-    reader.peerTagKeys = extras.peerTags
+    const obfuscationVersion = info?.obfuscationVersion ?? 0
+    reader.obfuscate = obfuscationVersion >= 1 && obfuscationVersion <= STATS_OBFUSCATION_VERSION
+    reader.peerTagKeys = info?.peerTags ?? []
     this.#diagnostics?.debug(
       `client stats ${this.#active ? 'on' : 'off (the agent has no /v0.6/stats)'}; P0 dropping ${this.#dropP0s ? 'on' : 'off'}; stats obfuscation ${reader.obfuscate ? 'on' : 'off'}`
     )
