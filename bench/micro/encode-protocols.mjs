@@ -1,7 +1,9 @@
 // v0.4 against v0.5 on realistic traces: bytes per span and encode CPU per span, measured in a fresh
 // process per protocol (the driver below interleaves them), with the same harness pattern as
 // span-export.mjs. Usage: node bench/micro/encode-protocols.mjs [reps]   (after `pnpm run build`)
-// A child run: node bench/micro/encode-protocols.mjs --one 0.4|0.5
+// A child run: node bench/micro/encode-protocols.mjs --one 0.4|0.5|msgpack
+// `msgpack` is @msgpack/msgpack (reused Encoder, BigInt ids) encoding the same v0.4 layout from plain
+// objects built beforehand (not timed): the general-purpose encoder the design started from.
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
@@ -34,12 +36,38 @@ async function one(protocol) {
   const chunks = memory.chunks()
   const spans = chunks.reduce((n, c) => n + c.length, 0)
   const decorations = { service: 'checkout', globalMeta: { language: 'javascript', 'runtime-id': '8f8d4b0e-3d0c-4f6e-9a43-6a0c3b1e2f10', env: 'prod', version: '2.3.1' }, processId: 4242 }
-  const encoder = protocol === '0.5' ? new V05Encoder(decorations, 8 << 20) : new V04Encoder(decorations, 8 << 20)
   let bytes = 0
-  const run = () => {
-    encoder.begin()
-    for (const chunk of chunks) if (!encoder.append(chunk)) throw new Error('payload full')
-    bytes = encoder.finish().length
+  let run
+  if (protocol === 'msgpack') {
+    const { Encoder } = await import('@msgpack/msgpack')
+    const packer = new Encoder({ useBigInt64: true })
+    const origin = BigInt(Math.round(performance.timeOrigin * 1e3)) * 1000n
+    const payload = chunks.map((chunk) =>
+      chunk.map((span) => ({
+        trace_id: span.trace.traceId,
+        span_id: span.spanId,
+        parent_id: span.parentId,
+        name: span.name,
+        resource: span.resource,
+        service: span.service,
+        type: span.type,
+        start: origin + BigInt(Math.round(span.start * 1e6)),
+        duration: BigInt(Math.round(span.duration * 1e6)),
+        error: span.error,
+        meta: { ...span.meta, ...decorations.globalMeta },
+        metrics: { ...span.metrics, _sampling_priority_v1: 1 }
+      }))
+    )
+    run = () => {
+      bytes = packer.encode(payload).length
+    }
+  } else {
+    const encoder = protocol === '0.5' ? new V05Encoder(decorations, 8 << 20) : new V04Encoder(decorations, 8 << 20)
+    run = () => {
+      encoder.begin()
+      for (const chunk of chunks) if (!encoder.append(chunk)) throw new Error('payload full')
+      bytes = encoder.finish().length
+    }
   }
   for (let i = 0; i < 30; i++) run()
   const samples = []
@@ -57,9 +85,10 @@ if (process.argv[2] === '--one') {
 } else {
   const reps = Number(process.argv[2] ?? 5)
   const pin = spawnSync('taskset', ['--version']).status === 0
-  const results = { '0.4': [], '0.5': [] }
+  const protocols = ['0.4', '0.5', 'msgpack']
+  const results = { '0.4': [], '0.5': [], msgpack: [] }
   for (let r = 0; r < reps; r++) {
-    for (const protocol of r % 2 === 0 ? ['0.4', '0.5'] : ['0.5', '0.4']) {
+    for (const protocol of protocols.map((_, i) => protocols[(i + r) % protocols.length])) {
       const args = [`${here}encode-protocols.mjs`, '--one', protocol]
       const out = pin ? spawnSync('taskset', ['-c', '0', process.execPath, ...args], { encoding: 'utf8' }) : spawnSync(process.execPath, args, { encoding: 'utf8' })
       if (out.status !== 0) throw new Error(out.stderr)
@@ -70,8 +99,8 @@ if (process.argv[2] === '--one') {
   console.log(`| Node | protocol | bytes/span | encode ns/span | vs v0.4 (ns) |`)
   console.log(`|---|---|---:|---:|---:|`)
   const base = median(results['0.4'].map((x) => x.nsPerSpan))
-  for (const protocol of ['0.4', '0.5']) {
+  for (const protocol of protocols) {
     const ns = median(results[protocol].map((x) => x.nsPerSpan))
-    console.log(`| ${results[protocol][0].node} | v${protocol} | ${results[protocol][0].bytesPerSpan.toFixed(1)} | ${ns.toFixed(0)} | ${(ns / base).toFixed(2)} |`)
+    console.log(`| ${results[protocol][0].node} | ${protocol === 'msgpack' ? '@msgpack/msgpack (v0.4 layout)' : `v${protocol}`} | ${results[protocol][0].bytesPerSpan.toFixed(1)} | ${ns.toFixed(0)} | ${(ns / base).toFixed(2)} |`)
   }
 }
