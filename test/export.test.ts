@@ -223,6 +223,20 @@ test('a process that simply ends sends its traces on beforeExit and still exits 
   assert.ok(Date.now() - started < 5000, 'no lingering timers or sockets')
 })
 
+test('with the agent down, a process that simply ends still exits within the 2 s exit flush, saying what was lost', async () => {
+  const probe = await startAgent()
+  const deadUrl = probe.url
+  await probe.close()
+  const started = Date.now()
+  const run = runFixture('send-on-exit.mjs', ['before-exit'], { DD_TRACE_AGENT_URL: deadUrl })
+  const [code] = await run.exited
+  const elapsed = Date.now() - started
+  assert.equal(code, 0, run.output().stderr)
+  // The retry deadline is 15 s; without the cap the process lived that long.
+  assert.ok(elapsed < 5000, `exited after ${elapsed} ms`)
+  assert.match(run.output().stderr, /exiting before traces reached the Datadog agent at http:\/\/127\.0\.0\.1:\d+\/ \(ECONNREFUSED\)/)
+})
+
 test('importing core starts nothing; the first finished trace installs the exit hooks and holds the process open with nothing', async () => {
   const run = runFixture('starts-nothing.mjs', [], {})
   const [code] = await run.exited

@@ -16,9 +16,14 @@ function flushAll(timeoutMs: number): Promise<unknown> {
   return Promise.allSettled([...flushables].map((f) => f.flushWithin(timeoutMs)))
 }
 
+let exitFlushed = false
+
 function onBeforeExit(): void {
-  // beforeExit fires again once the flush's own work is done; with nothing pending it stops there.
-  if ([...flushables].some((f) => f.pending)) void flushAll(EXIT_FLUSH_TIMEOUT_MS)
+  // One flush, capped like a signal's: beforeExit fires again each time the flush's own work drains, and
+  // with the agent down each new flush would wait for retries again (a script took 15 s to exit).
+  if (exitFlushed || ![...flushables].some((f) => f.pending)) return
+  exitFlushed = true
+  void flushAll(EXIT_FLUSH_TIMEOUT_MS)
 }
 
 function onSignal(signal: NodeJS.Signals): void {

@@ -382,13 +382,31 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     }
   }
 
+  /**
+   * The exit flush: waits at most `timeoutMs` (its own timer holds the process that long) and does not
+   * let retries to a dead agent hold it any longer.
+   */
   async flushWithin(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs)
     })
-    await Promise.race([this.flush(), deadline])
+    const exporter = this.#exporter
+    let done = false
+    const flushing = (exporter instanceof AgentExporter ? exporter.flush({ holdOpen: false }) : exporter.flush()).then(
+      () => (done = true),
+      () => (done = true)
+    )
+    await Promise.race([flushing, deadline])
     clearTimeout(timer)
+    const health = this.health()
+    if (!done && health !== undefined && health.lastError !== undefined) {
+      // The retries that would have reported it outlive the process: say now what did not go out.
+      this.#diagnostics.warn(
+        'exit-unsent',
+        `exiting before traces reached the Datadog agent at ${this.config.url.href} (${health.lastError}); the traces still waiting are lost`
+      )
+    }
   }
 
   /** Sends what is left (waiting at most `timeoutMs`, default 2000), then stops tracing. Safe to call twice. */

@@ -710,8 +710,10 @@ export class AgentExporter implements Exporter {
    * at most about `retryDeadlineMs` with the agent down). Never rejects. While it runs it holds the
    * event loop open: its caller awaits it, and the retry timers themselves are unref'd.
    */
-  async flush(): Promise<void> {
-    const keepAlive = setInterval(noop, 60_000)
+  async flush(options?: { holdOpen?: boolean }): Promise<void> {
+    // Exit flushes pass holdOpen: false and cap the wait themselves; otherwise a dead agent's retries
+    // would keep a finished script alive for the whole retry deadline.
+    const keepAlive = options?.holdOpen === false ? undefined : setInterval(noop, 60_000)
     try {
       await this.#flush()
       // After the traces: every chunk queued before the call has been counted by then.
