@@ -4,9 +4,10 @@
 // for the life of the process.
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import http, { createServer, get as namedGet, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
+import http, { createServer, get as namedGet, type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { echoServer } from './support/echo-server.js'
 import { test, type TestContext } from 'node:test'
 import type { TracerOptions } from '../src/config.js'
 import { hasCreatedChannel } from '../src/http/client-node-http.js'
@@ -16,23 +17,6 @@ import { CoreTracer } from '../src/tracer.js'
 
 const CHANNEL = hasCreatedChannel()
 
-async function echoServer(t: TestContext): Promise<{ base: string; port: number; seen: IncomingHttpHeaders[] }> {
-  const seen: IncomingHttpHeaders[] = []
-  const server = createServer((req, res) => {
-    seen.push(req.headers)
-    const status = /^\/status\/(\d{3})/.exec(req.url ?? '')
-    res.statusCode = status === null ? 200 : Number(status[1])
-    res.end('body')
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.after(() => {
-    server.closeAllConnections()
-    server.close()
-  })
-  const port = (server.address() as AddressInfo).port
-  return { base: `http://127.0.0.1:${port}`, port, seen }
-}
 
 function tracerFor(t: TestContext, options: TracerOptions): { tracer: CoreTracer; exporter: InMemoryExporter } {
   const exporter = new InMemoryExporter()
@@ -69,7 +53,7 @@ test('the Node version decides whether the created channel exists', () => {
 })
 
 test(`without patchNodeHttp: ${CHANNEL ? 'traced through the created channel' : 'node:http is left alone on this Node'}`, async (t) => {
-  const echo = await echoServer(t)
+  const echo = await echoServer(t, 'body')
   const { tracer, exporter } = tracerFor(t, { httpClients: true })
   assert.equal(http.request.name, 'request', 'nothing is patched')
   let root: Span | undefined
@@ -90,7 +74,7 @@ test(`without patchNodeHttp: ${CHANNEL ? 'traced through the created channel' : 
 })
 
 test('with patchNodeHttp: http.get, http.request and named ESM imports get client spans and headers', async (t) => {
-  const echo = await echoServer(t)
+  const echo = await echoServer(t, 'body')
   const { tracer, exporter } = tracerFor(t, { httpClients: { patchNodeHttp: true } })
   assert.equal(http.request.name, CHANNEL ? 'request' : 'tracedRequest', 'wrapped only where Node has no channel')
   await tracer.trace('job', async () => {
@@ -119,7 +103,7 @@ test('with patchNodeHttp: http.get, http.request and named ESM imports get clien
 })
 
 test('errors, aborts and unread responses all finish their span', async (t) => {
-  const echo = await echoServer(t)
+  const echo = await echoServer(t, 'body')
   const { tracer, exporter } = tracerFor(t, { httpClients: { patchNodeHttp: true } })
   const closed = createServer()
   closed.listen(0, '127.0.0.1')
@@ -147,7 +131,7 @@ test('errors, aborts and unread responses all finish their span', async (t) => {
 })
 
 test('caller-set trace headers and headers given as an array are left alone', async (t) => {
-  const echo = await echoServer(t)
+  const echo = await echoServer(t, 'body')
   const { tracer, exporter } = tracerFor(t, { httpClients: { patchNodeHttp: true } })
   await tracer.trace('job', async () => {
     await getText(http.get, `${echo.base}/mine`, { headers: { 'x-datadog-trace-id': '1', 'x-datadog-parent-id': '2' } })
@@ -162,7 +146,7 @@ test('caller-set trace headers and headers given as an array are left alone', as
 })
 
 test('after shutdown the wrappers only call through', async (t) => {
-  const echo = await echoServer(t)
+  const echo = await echoServer(t, 'body')
   const { tracer, exporter } = tracerFor(t, { httpClients: { patchNodeHttp: true } })
   await tracer.shutdown()
   assert.equal(await getText(http.get, `${echo.base}/after`), 'body')

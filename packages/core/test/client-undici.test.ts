@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { hasSubscribers } from 'node:diagnostics_channel'
 import { once } from 'node:events'
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { echoServer } from './support/echo-server.js'
 import { test, type TestContext } from 'node:test'
 import { request as undiciRequest } from 'undici'
 import { startAgent } from '@datadog-apm/agent'
@@ -12,30 +13,7 @@ import type { Span } from '../src/span.js'
 import { InMemoryExporter } from '../src/testing.js'
 import { CoreTracer } from '../src/tracer.js'
 
-interface Echo {
-  base: string
-  port: number
-  /** Headers of every request received, in order. */
-  seen: IncomingHttpHeaders[]
-}
 
-async function echoServer(t: TestContext): Promise<Echo> {
-  const seen: IncomingHttpHeaders[] = []
-  const server: Server = createServer((req, res) => {
-    seen.push(req.headers)
-    const status = /^\/status\/(\d{3})/.exec(req.url ?? '')
-    res.statusCode = status === null ? 200 : Number(status[1])
-    res.end('ok')
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.after(() => {
-    server.closeAllConnections()
-    server.close()
-  })
-  const port = (server.address() as AddressInfo).port
-  return { base: `http://127.0.0.1:${port}`, port, seen }
-}
 
 function tracerFor(t: TestContext, options: TracerOptions = {}): { tracer: CoreTracer; exporter: InMemoryExporter; warnings: string[] } {
   const exporter = new InMemoryExporter()

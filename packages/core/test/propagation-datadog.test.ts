@@ -2,23 +2,11 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { extractDatadog, formatTagsHeader, injectDatadog, parseDecimalId, parsePriority, parseTagsHeader } from '../src/propagation/datadog.js'
 import { setOnObject } from '../src/propagation/carrier.js'
-import { OutgoingContext } from '../src/propagation/outgoing-context.js'
+import type { OutgoingContext } from '../src/propagation/outgoing-context.js'
+import { outgoingContext } from './support/outgoing-context.js'
 
 function outgoing(fields: Partial<OutgoingContext> = {}): OutgoingContext {
-  return new OutgoingContext(
-    fields.traceId ?? 123n,
-    fields.traceIdHigh ?? '',
-    fields.spanId ?? 456n,
-    fields.parentId ?? 0n,
-    'samplingPriority' in fields ? fields.samplingPriority : 1,
-    'decisionMaker' in fields ? fields.decisionMaker : '-0',
-    fields.origin,
-    fields.tags ?? {},
-    fields.baggage,
-    fields.tracestate,
-    fields.lastParentId,
-    fields.remote ?? false
-  )
+  return outgoingContext({ traceId: 123n, traceIdHigh: '', spanId: 456n, samplingPriority: 1, decisionMaker: '-0' }, fields)
 }
 
 test('a full set of datadog headers is read', () => {

@@ -1,26 +1,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setOnObject } from '../src/propagation/carrier.js'
-import { OutgoingContext } from '../src/propagation/outgoing-context.js'
+import type { OutgoingContext } from '../src/propagation/outgoing-context.js'
+import { outgoingContext } from './support/outgoing-context.js'
 import { extractTraceContext, formatDdMember, injectTraceContext, parseTracestate } from '../src/propagation/tracecontext.js'
 
 const TP = '00-640cfd8d00000000abcdef0123456789-0123456789abcdef-01'
 
 function outgoing(fields: Partial<OutgoingContext> = {}): OutgoingContext {
-  return new OutgoingContext(
-    fields.traceId ?? 0xabcdef0123456789n,
-    fields.traceIdHigh ?? '640cfd8d00000000',
-    fields.spanId ?? 0x0123456789abcdefn,
-    fields.parentId ?? 0n,
-    'samplingPriority' in fields ? fields.samplingPriority : 1,
-    'decisionMaker' in fields ? fields.decisionMaker : '-0',
-    fields.origin,
-    fields.tags ?? {},
-    fields.baggage,
-    fields.tracestate,
-    fields.lastParentId,
-    fields.remote ?? false
-  )
+  return outgoingContext({ traceId: 0xabcdef0123456789n, traceIdHigh: '640cfd8d00000000', spanId: 0x0123456789abcdefn, samplingPriority: 1, decisionMaker: '-0' }, fields)
 }
 
 test('traceparent: a 128-bit id is split into low 64 bits and _dd.p.tid; flags give the priority', () => {
