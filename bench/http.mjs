@@ -3,6 +3,7 @@
 // CPU 0 and wrk to CPU 1; variants are interleaved over repetitions; medians of req/s, server CPU per
 // request, p50/p99 and RSS, with ratios to the untraced run of the same repetition.
 // Usage: node bench/http.mjs [--reps N] [--seconds S] [--frameworks express,fastify] [--variants ...] [--node24 PATH]
+// BENCH_SERVER=path runs another server script with the same arguments (for experiments).
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
@@ -70,7 +71,7 @@ function wrk(url, secs) {
 }
 
 async function measure(node, framework, variant, sinkUrl) {
-  const server = spawn('taskset', ['-c', '0', node, `${here}http/server.cjs`, framework, variant, sinkUrl], {
+  const server = spawn('taskset', ['-c', '0', node, process.env.BENCH_SERVER ?? `${here}http/server.cjs`, framework, variant, sinkUrl], {
     cwd: here,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false' }

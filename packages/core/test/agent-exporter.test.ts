@@ -58,13 +58,18 @@ const settle = async () => {
   for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => queueMicrotask(resolve))
 }
 
-test('export only queues; the timer sends one batch after the interval', async (t) => {
+test('export only queues; the next turn encodes; the timer sends one batch after the interval', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] })
   const transport = new RecordingTransport()
   const rates: Record<string, number>[] = []
   const e = exporter(transport, { flushIntervalMs: 2000, onRates: (r) => rates.push({ ...r }) })
   for (const chunk of chunks(3)) e.export(chunk)
   assert.equal(transport.requests.length, 0, 'nothing is sent on export')
+  assert.equal(e.health().queuedSpans, 3)
+  // The next turn encodes the chunks into the open payload; the interval starts there.
+  t.mock.timers.tick(0)
+  assert.equal(transport.requests.length, 0, 'nothing is sent on the next turn either')
+  assert.equal(e.health().queuedSpans, 3, 'encoded spans count as queued until sent')
   t.mock.timers.tick(1999)
   assert.equal(transport.requests.length, 0)
   t.mock.timers.tick(1)

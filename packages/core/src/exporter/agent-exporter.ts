@@ -5,10 +5,10 @@ import type { ClientStats, ClientStatsHealth } from '../stats/client-stats.js'
 import { TRACER_VERSION } from '../version.js'
 import { AgentDiscovery, DiscoveryStatus, type AgentInfo } from './agent-info.js'
 import { readContainerIdentity, type ContainerIdentity } from './container-id.js'
-import type { PayloadEncoder, ProtocolVersion, SpanDecorations } from './encode-span.js'
-import { V04Encoder } from './encode-v04.js'
-import { V05Encoder } from './encode-v05.js'
+import type { EncodedPayload, ProtocolVersion, SpanDecorations } from './encode-span.js'
 import type { Exporter } from './exporter.js'
+import { PayloadBuilder } from './payload-builder.js'
+import { splitPayload, transcodeV05ToV04 } from './payload-parts.js'
 import { Verdict, backoffMs, verdictFor, type RetryOptions } from './retry.js'
 import { UndiciTransport, type Transport, type TransportResponse } from './transport.js'
 
@@ -107,14 +107,11 @@ export interface ExporterHealth {
   stats: ClientStatsHealth | undefined
 }
 
-interface Payload {
-  readonly chunks: Span[][]
-  readonly bytes: Buffer
-  readonly traceCount: number
-  readonly spanCount: number
-  readonly protocol: ProtocolVersion
+interface Payload extends EncodedPayload {
   /** Client-stats headers (computed stats, dropped P0 counts). */
-  readonly headers?: Readonly<Record<string, string>>
+  readonly headers: Readonly<Record<string, string>> | undefined
+  /** Sent, or dropped and counted. */
+  settled: boolean
 }
 
 function traces(count: number): string {
@@ -138,9 +135,10 @@ function noop(): void {}
 const PATHS: Readonly<Record<ProtocolVersion, string>> = { '0.4': '/v0.4/traces', '0.5': '/v0.5/traces' }
 
 /**
- * Batches finished chunks and sends them to the agent. `export` only queues: encoding and I/O happen on
- * a timer (unref'd), on a size threshold, or on `flush`, always with tracing suppressed so the
- * exporter's own requests are never traced. Before the first payload it asks the agent's `/info`
+ * Batches finished chunks and sends them to the agent. `export` only queues the chunk: on the next turn
+ * of the event loop it is encoded into the open payload (so its spans die young and only bytes wait),
+ * and the payload goes out on a timer (unref'd), on a size threshold, or on `flush`, always with tracing
+ * suppressed so the exporter's own requests are never traced. Before the first payload it asks the agent's `/info`
  * (briefly), and follows it: v0.5 when it is there and preferred, the agent's payload limit. A payload
  * the agent could not take is retried with backoff inside a deadline (network errors, timeouts, 408,
  * 429, 5xx), split (413), re-sent as v0.4 (404/415 on v0.5), or dropped and counted (400 and the rest).
@@ -160,28 +158,30 @@ export class AgentExporter implements Exporter {
   readonly #discoveryWaitMs: number
   readonly #diagnostics: Diagnostics
   readonly #transport: Transport
-  readonly #decorations: SpanDecorations
   readonly #discovery: AgentDiscovery | undefined
   readonly #stats: ClientStats | undefined
-  /** Chunks at the head of the queue that client stats have already seen. */
-  #prepared = 0
   readonly #onRates: ((rates: Readonly<Record<string, number>>) => void) | undefined
   readonly #baseHeaders: Readonly<Record<string, string>>
   readonly #health: ExporterHealth
   readonly #configuredMaxPayload: number
-  #maxPayload: number
-  #encoders: Partial<Record<ProtocolVersion, PayloadEncoder>> = {}
+  readonly #builder: PayloadBuilder
   #v05Refused = false
 
-  #queue: Span[][] = []
+  /** Chunks exported since the last turn, not yet encoded. */
+  #pending: Span[][] = []
+  #pendingSpans = 0
+  /** Closed payloads waiting for a request slot. */
+  readonly #ready: Payload[] = []
+  #readySpans = 0
+  readonly #closedNow: EncodedPayload[] = []
+  /** The flush interval ended while no request slot was free: the open payload goes with the next slot. */
+  #overdue = false
   #timer: NodeJS.Timeout | undefined
   #soon: NodeJS.Immediate | undefined
   #discoveryWait: NodeJS.Timeout | undefined
   #waitingForDiscovery = false
   readonly #inFlight = new Set<Promise<void>>()
   readonly #sleepers = new Set<() => void>()
-  #enqueued = 0
-  #taken = 0
   #failing = false
   #closed = false
 
@@ -203,9 +203,13 @@ export class AgentExporter implements Exporter {
     this.#discoveryWaitMs = options.discoveryWaitMs ?? 500
     this.#diagnostics = options.diagnostics
     this.#transport = options.transport ?? new UndiciTransport(options.url)
-    this.#decorations = options.decorations
     this.#configuredMaxPayload = options.maxPayloadBytes ?? 8 * 1024 * 1024
-    this.#maxPayload = this.#configuredMaxPayload
+    this.#builder = new PayloadBuilder(options.decorations, this.#configuredMaxPayload, {
+      drop: (traceCount, spans, reason) => this.#drop(traceCount, spans, reason),
+      dropSpans: (spans, reason) => this.#dropSpans(spans, reason),
+      tooLarge: (name) =>
+        this.#diagnostics.warn('too-large', `a span (${name}) is larger than the payload limit (${this.#builder.maxPayloadBytes} bytes) and was dropped`)
+    })
     this.#onRates = options.onRates
     const onAgentInfo = options.onAgentInfo
     const stats = options.stats
@@ -249,7 +253,7 @@ export class AgentExporter implements Exporter {
       inFlightRequests: 0,
       inFlightBytes: 0,
       protocolVersion: '0.4',
-      maxPayloadBytes: this.#maxPayload,
+      maxPayloadBytes: this.#configuredMaxPayload,
       discovery: this.#discovery === undefined ? 'off' : DiscoveryStatus.unknown,
       agent: undefined,
       stats: undefined
@@ -264,8 +268,9 @@ export class AgentExporter implements Exporter {
       ...h,
       droppedByReason: { ...h.droppedByReason },
       spansDroppedByReason: { ...h.spansDroppedByReason },
+      queuedSpans: this.#queuedSpans(),
       protocolVersion: this.#protocol(),
-      maxPayloadBytes: this.#maxPayload,
+      maxPayloadBytes: this.#builder.maxPayloadBytes,
       discovery: this.#discovery?.status ?? 'off',
       agent:
         info === undefined
@@ -285,7 +290,7 @@ export class AgentExporter implements Exporter {
       this.#drop(1, chunk.length, 'shutdown')
       return
     }
-    if (this.#health.queuedSpans + chunk.length > this.#maxQueueSpans) {
+    if (this.#pendingSpans + this.#readySpans + this.#builder.openSpans + chunk.length > this.#maxQueueSpans) {
       this.#drop(1, chunk.length, 'queue_full')
       this.#diagnostics.warn(
         'queue-full',
@@ -293,11 +298,14 @@ export class AgentExporter implements Exporter {
       )
       return
     }
-    this.#queue.push(chunk)
-    this.#health.queuedSpans += chunk.length
-    this.#enqueued++
-    if (this.#flushIntervalMs === 0 || this.#health.queuedSpans >= this.#flushThresholdSpans) this.#scheduleSoon()
-    else if (this.#timer === undefined) this.#armTimer()
+    this.#pending.push(chunk)
+    this.#pendingSpans += chunk.length
+    if (this.#soon === undefined) this.#scheduleSoon()
+  }
+
+  /** Spans exported and not yet sent or dropped: pending, in the open payload, in closed payloads. */
+  #queuedSpans(): number {
+    return this.#pendingSpans + this.#builder.openSpans + this.#readySpans
   }
 
   #armTimer(): void {
@@ -307,16 +315,18 @@ export class AgentExporter implements Exporter {
   }
 
   #scheduleSoon(): void {
-    if (this.#soon !== undefined) return
-    this.#soon = runSuppressed(() => setImmediate(() => this.#onTimer()).unref())
+    this.#soon = runSuppressed(() => setImmediate(() => this.#onSoon()).unref())
+  }
+
+  #onSoon(): void {
+    this.#soon = undefined
+    runSuppressed(() => this.#step(false))
   }
 
   #onTimer(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer)
-    if (this.#soon !== undefined) clearImmediate(this.#soon)
     this.#timer = undefined
-    this.#soon = undefined
-    runSuppressed(() => this.#drain())
+    runSuppressed(() => this.#step(true))
   }
 
   #protocol(): ProtocolVersion {
@@ -333,7 +343,7 @@ export class AgentExporter implements Exporter {
     this.#stats?.setAgent(info)
     const limit = info?.maxRequestBytes
     const max = Math.max(MIN_PAYLOAD_BYTES, Math.min(this.#configuredMaxPayload, limit ?? Infinity))
-    if (max < this.#maxPayload || (limit !== undefined && max !== this.#maxPayload)) this.#setMaxPayload(max)
+    if (max < this.#builder.maxPayloadBytes || (limit !== undefined && max !== this.#builder.maxPayloadBytes)) this.#setMaxPayload(max)
     this.#diagnostics.debug(
       info === undefined
         ? `the agent at ${this.#url.href} has no /info; sending v0.4`
@@ -342,158 +352,112 @@ export class AgentExporter implements Exporter {
   }
 
   #setMaxPayload(bytes: number): void {
-    this.#maxPayload = bytes
-    this.#encoders = {}
+    const closed = this.#builder.setMaxPayload(bytes)
+    if (closed !== undefined) this.#enqueue(closed)
   }
 
-  #encoder(protocol: ProtocolVersion): PayloadEncoder {
-    let encoder = this.#encoders[protocol]
-    if (encoder === undefined) {
-      encoder = protocol === '0.5' ? new V05Encoder(this.#decorations, this.#maxPayload) : new V04Encoder(this.#decorations, this.#maxPayload)
-      this.#encoders[protocol] = encoder
-    }
-    return encoder
+  #hasSlot(): boolean {
+    return this.#inFlight.size < this.#maxInFlight && this.#health.inFlightBytes < this.#maxInFlightBytes
   }
 
-  /** Encodes queued chunks into payloads and starts sending them, within the in-flight budget. */
-  #drain(): void {
+  /**
+   * One turn of the exporter: encodes the pending chunks, then sends what is due within the in-flight
+   * budget: closed payloads, and the open one once past the size threshold or when the interval has
+   * ended (`due`). While no slot is free the open payload keeps growing (up to the payload limit), so a
+   * slow agent gets fewer, larger payloads.
+   */
+  #step(due: boolean): void {
+    if (this.#closed || !this.#discovered()) return
+    this.#encodePending()
+    const open = this.#builder.openSpans
+    if (due && open > 0) this.#overdue = true
+    if (open > 0 && (this.#overdue || this.#flushIntervalMs === 0 || open >= this.#flushThresholdSpans) && this.#hasSlot()) this.#closeOpen()
+    this.#sendReady()
+    if (due) this.#sendDropCounts()
+    if (this.#timer === undefined && (this.#builder.openSpans > 0 || this.#stats?.pendingDrops === true)) this.#armTimer()
+  }
+
+  /**
+   * False while the first payload waits (briefly) for `/info`, so that it goes out in the right format
+   * and size; a changed agent state asks again without waiting.
+   */
+  #discovered(): boolean {
     const discovery = this.#discovery
-    if (discovery !== undefined && discovery.due && this.#queue.length > 0 && !this.#closed) {
+    if (discovery !== undefined && discovery.due && !this.#waitingForDiscovery && (this.#pending.length > 0 || this.#builder.openTraces > 0)) {
       const first = discovery.status === DiscoveryStatus.unknown
       const done = discovery.refresh()
       if (first) {
-        // The first payload waits briefly for /info, so it goes out in the right format and size.
         this.#waitingForDiscovery = true
         const resume = (): void => {
           if (!this.#waitingForDiscovery) return
           this.#waitingForDiscovery = false
           if (this.#discoveryWait !== undefined) clearTimeout(this.#discoveryWait)
           this.#discoveryWait = undefined
-          if (!this.#closed || this.#queue.length > 0) runSuppressed(() => this.#drain())
+          runSuppressed(() => this.#step(false))
         }
         this.#discoveryWait = setTimeout(resume, this.#discoveryWaitMs).unref()
         void done.then(resume)
       }
     }
-    if (this.#waitingForDiscovery) return
+    return !this.#waitingForDiscovery
+  }
+
+  /**
+   * Encodes the chunks exported since the last turn. Client stats see every chunk first (P0 included)
+   * and keep of each what is still to be sent.
+   */
+  #encodePending(): void {
+    const pending = this.#pending
+    if (pending.length === 0) return
+    this.#pending = []
+    this.#pendingSpans = 0
+    const protocol = this.#protocol()
     const stats = this.#stats
-    if (stats !== undefined) this.#prepare(stats)
-    while (this.#queue.length > 0 && this.#inFlight.size < this.#maxInFlight && this.#health.inFlightBytes < this.#maxInFlightBytes) {
-      const [payload, next] = this.#fill(this.#queue, 0, this.#protocol())
-      this.#queue = next === this.#queue.length ? [] : this.#queue.slice(next)
-      this.#taken += next
-      if (payload !== undefined) this.#startSend(payload)
+    const closed = this.#closedNow
+    for (let i = 0; i < pending.length; i++) {
+      const chunk = pending[i]
+      try {
+        const kept = stats === undefined ? chunk : stats.process(chunk)
+        if (kept.length > 0) this.#builder.add(kept, protocol, closed)
+      } catch (err) {
+        // A bug of ours must cost this trace at most, never the app.
+        this.#drop(1, chunk.length, 'internal')
+        this.#diagnostics.warn('exporter-failed', 'encoding a trace failed unexpectedly; it was dropped', err instanceof Error ? err.stack : String(err))
+      }
     }
-    this.#prepared = this.#queue.length
-    // Every chunk was dropped as P0: an empty payload still tells the agent how many, since its sampler
-    // rates count them.
-    if (stats?.pendingDrops === true && this.#queue.length === 0 && this.#inFlight.size < this.#maxInFlight && !this.#closed) {
-      const protocol = this.#protocol()
-      const encoder = this.#encoder(protocol)
-      encoder.begin()
-      this.#startSend({ chunks: [], bytes: encoder.finish(), traceCount: 0, spanCount: 0, protocol, headers: stats.traceHeaders(true) })
+    for (let i = 0; i < closed.length; i++) this.#enqueue(closed[i])
+    closed.length = 0
+  }
+
+  #closeOpen(): void {
+    this.#overdue = false
+    const closed = this.#builder.close()
+    if (closed !== undefined) this.#enqueue(closed)
+  }
+
+  #enqueue(encoded: EncodedPayload): void {
+    this.#ready.push({ ...encoded, headers: this.#stats?.traceHeaders(true), settled: false })
+    this.#readySpans += encoded.spanCount
+  }
+
+  #sendReady(): void {
+    const ready = this.#ready
+    while (ready.length > 0 && this.#hasSlot()) {
+      const payload = ready.shift()!
+      this.#readySpans -= payload.spanCount
+      this.#startSend(payload)
     }
   }
 
   /**
-   * Hands the chunks queued since the last drain to client stats (all of them, P0 included), and keeps
-   * of each what is still to be sent. A chunk dropped whole counts as taken.
+   * Every chunk of the interval was dropped as P0: an empty payload still tells the agent how many,
+   * since its sampler rates count them.
    */
-  #prepare(stats: ClientStats): void {
-    const queue = this.#queue
-    let write = this.#prepared
-    for (let read = this.#prepared; read < queue.length; read++) {
-      const chunk = queue[read]
-      const kept = stats.process(chunk)
-      this.#health.queuedSpans -= chunk.length - kept.length
-      if (kept.length === 0) this.#taken++
-      else queue[write++] = kept === chunk ? chunk : [...kept]
-    }
-    queue.length = write
-    this.#prepared = write
-  }
-
-  /**
-   * Encodes chunks from `work[from]` on into one payload; returns it and the index of the first chunk not
-   * taken. A chunk larger than a whole payload is split into halves of its spans (the agent takes a
-   * trace in several chunks, as partial flushes send it); a single span larger than a payload is
-   * dropped. Ids the agent would drop a whole trace for are dealt with here.
-   */
-  #fill(work: Span[][], from: number, protocol: ProtocolVersion): [Payload | undefined, number] {
-    const encoder = this.#encoder(protocol)
-    encoder.begin()
-    const chunks: Span[][] = []
-    let i = from
-    let spans = 0
-    for (; i < work.length; i++) {
-      const chunk = this.#repair(work, i)
-      if (chunk === undefined) continue
-      if (encoder.append(chunk)) {
-        chunks.push(chunk)
-        spans += chunk.length
-        continue
-      }
-      if (encoder.traceCount > 0) break
-      if (chunk.length > 1) {
-        const half = chunk.length >> 1
-        this.#expand(work, i, [chunk.slice(0, half), chunk.slice(half)])
-        i--
-        continue
-      }
-      this.#drop(1, 1, 'too_large')
-      this.#health.queuedSpans -= work === this.#queue ? 1 : 0
-      this.#diagnostics.warn('too-large', `a span (${chunk[0]?.name ?? '?'}) is larger than the payload limit (${this.#maxPayload} bytes) and was dropped`)
-    }
-    if (work === this.#queue) this.#health.queuedSpans -= spans
-    if (encoder.traceCount === 0) return [undefined, i]
-    const headers = this.#stats?.traceHeaders(work === this.#queue)
-    return [{ chunks, bytes: encoder.finish(), traceCount: encoder.traceCount, spanCount: encoder.spanCount, protocol, headers }, i]
-  }
-
-  /**
-   * The chunk at work[i], ready to encode: spans with a zero span id removed, a zero trace id dropped,
-   * spans of another trace moved to a chunk of their own (the agent drops a trace for any of these).
-   * Undefined when nothing of it is left.
-   */
-  #repair(work: Span[][], i: number): Span[] | undefined {
-    const chunk = work[i]
-    const first = chunk[0]
-    let clean = first !== undefined && first.trace.traceId !== 0n
-    if (clean) {
-      const trace = first.trace
-      for (let s = 0; s < chunk.length; s++) {
-        const span = chunk[s]
-        if (span.spanId === 0n || (span.trace !== trace && span.trace.traceId !== trace.traceId)) {
-          clean = false
-          break
-        }
-      }
-    }
-    if (clean) return chunk
-    const inQueue = work === this.#queue
-    if (first === undefined) return undefined
-    const kept = chunk.filter((span) => span.spanId !== 0n && span.trace.traceId !== 0n)
-    const zeroSpan = chunk.filter((span) => span.spanId === 0n).length
-    if (zeroSpan > 0) this.#dropSpans(zeroSpan, 'span_id_zero')
-    const zeroTrace = chunk.length - zeroSpan - kept.length
-    if (zeroTrace > 0) this.#drop(1, zeroTrace, 'trace_id_zero')
-    if (inQueue) this.#health.queuedSpans -= chunk.length - kept.length
-    if (kept.length === 0) return undefined
-    const groups = new Map<bigint, Span[]>()
-    for (const span of kept) {
-      const group = groups.get(span.trace.traceId)
-      if (group === undefined) groups.set(span.trace.traceId, [span])
-      else group.push(span)
-    }
-    const parts = [...groups.values()]
-    this.#expand(work, i, parts)
-    return parts[0]
-  }
-
-  /** Replaces work[i] by its parts; in the queue, the parts count as the one chunk that was exported. */
-  #expand(work: Span[][], i: number, parts: Span[][]): void {
-    work.splice(i, 1, ...parts)
-    if (work === this.#queue) this.#taken -= parts.length - 1
+  #sendDropCounts(): void {
+    const stats = this.#stats
+    if (stats?.pendingDrops !== true || this.#ready.length > 0 || this.#pending.length > 0 || !this.#hasSlot()) return
+    const empty = this.#builder.empty(this.#protocol())
+    if (empty !== undefined) this.#startSend({ ...empty, headers: stats.traceHeaders(true), settled: false })
   }
 
   #startSend(payload: Payload): void {
@@ -501,15 +465,14 @@ export class AgentExporter implements Exporter {
     this.#health.inFlightBytes += bytes
     this.#health.inFlightRequests++
     const sending: Promise<void> = runSuppressed(() => this.#sendSafely(payload)).finally(() => {
+      payload.settled = true
       this.#inFlight.delete(sending)
       this.#health.inFlightBytes -= bytes
       this.#health.inFlightRequests--
-      // Chunks that waited for a free slot go out at once only past the threshold; otherwise the timer
-      // takes them, so a busy app sends a few large payloads rather than a stream of small ones
-      // (bench/http.mjs, Fastify: ~230 payloads a second before this).
-      if (this.#queue.length === 0 || this.#closed) return
-      if (this.#flushIntervalMs === 0 || this.#health.queuedSpans >= this.#flushThresholdSpans) this.#scheduleSoon()
-      else if (this.#timer === undefined) this.#armTimer()
+      // A free slot: closed payloads go at once; the open one only past the threshold or its interval,
+      // so a busy app sends a few large payloads rather than a stream of small ones (bench/http.mjs,
+      // Fastify: ~230 payloads a second otherwise).
+      if (!this.#closed) runSuppressed(() => this.#step(false))
     })
     this.#inFlight.add(sending)
   }
@@ -611,44 +574,35 @@ export class AgentExporter implements Exporter {
   }
 
   /**
-   * Sends a refused payload's chunks again: in halves after a 413 (the agent's limit is lower than the
-   * payload: the limit in force halves too), or as v0.4 after v0.5 was refused. Runs inside the same
-   * in-flight slot, so the budget holds.
+   * Sends a refused payload again: in halves after a 413 (the agent's limit is lower than the payload:
+   * the limit in force halves too), or as v0.4 after v0.5 was refused. Both work on the payload's bytes,
+   * its spans being long gone. Runs inside the same in-flight slot, so the budget holds.
    */
   async #resend(payload: Payload, split: boolean): Promise<void> {
-    let groups: Span[][][] = [payload.chunks]
-    if (split) {
-      this.#health.payloadsSplit++
-      if (payload.spanCount === 1) {
-        this.#fail(payload, 'too_large', 'HTTP 413')
-        this.#diagnostics.warn('too-large', `the agent at ${this.#url.href} refused a single span of ${payload.bytes.length} bytes as too large; it was dropped`)
+    if (!split) {
+      const v04 = payload.protocol === '0.5' ? transcodeV05ToV04(payload) : undefined
+      if (v04 === undefined) {
+        this.#fail(payload, 'protocol', 'v0.5 refused')
         return
       }
-      // Later payloads stay under half of this one. These traces go out in two halves (by chunks, or
-      // by spans of a lone chunk): each half holds fewer spans than the refused payload, so repeated
-      // 413s end, at worst, in single spans that are dropped.
-      const limit = Math.max(MIN_PAYLOAD_BYTES, payload.bytes.length >> 1)
-      if (limit < this.#maxPayload) this.#setMaxPayload(limit)
-      this.#diagnostics.debug(`the agent refused ${payload.bytes.length} bytes with 413; payloads are now kept under ${this.#maxPayload} bytes`)
-      const chunks = payload.chunks
-      if (chunks.length > 1) {
-        const half = chunks.length >> 1
-        groups = [chunks.slice(0, half), chunks.slice(half)]
-      } else {
-        const only = chunks[0]
-        const half = only.length >> 1
-        groups = [[only.slice(0, half)], [only.slice(half)]]
-      }
+      await this.#send({ ...v04, headers: payload.headers, settled: false })
+      return
     }
-    const protocol = this.#protocol()
-    for (const group of groups) {
-      const work = [...group]
-      for (let i = 0; i < work.length; ) {
-        const [part, next] = this.#fill(work, i, protocol)
-        i = next
-        if (part !== undefined) await this.#send(part)
-      }
+    this.#health.payloadsSplit++
+    const parts = splitPayload(payload)
+    if (parts === undefined) {
+      this.#fail(payload, 'too_large', 'HTTP 413')
+      this.#diagnostics.warn('too-large', `the agent at ${this.#url.href} refused a single span of ${payload.bytes.length} bytes as too large; it was dropped`)
+      return
     }
+    // Later payloads stay under half of this one. Each half holds fewer spans than the refused payload
+    // (by traces, or by spans of a lone trace), so repeated 413s end, at worst, in single spans that
+    // are dropped.
+    const limit = Math.max(MIN_PAYLOAD_BYTES, payload.bytes.length >> 1)
+    if (limit < this.#builder.maxPayloadBytes) this.#setMaxPayload(limit)
+    this.#diagnostics.debug(`the agent refused ${payload.bytes.length} bytes with 413; payloads are now kept under ${this.#builder.maxPayloadBytes} bytes`)
+    await this.#send({ ...parts[0], headers: payload.headers, settled: false })
+    await this.#send({ ...parts[1], headers: this.#stats?.traceHeaders(false), settled: false })
   }
 
   #sent(payload: Payload, response: TransportResponse): void {
@@ -724,22 +678,29 @@ export class AgentExporter implements Exporter {
   }
 
   async #flush(): Promise<void> {
-    const target = this.#enqueued
-    this.#onTimer()
-    while (this.#taken < target) {
-      // Only chunks queued before the call are waited for, so a busy app cannot keep flush pending.
+    // The first payload may be waiting for /info; once it answers (or the short wait ends) it goes on.
+    runSuppressed(() => this.#discovered())
+    while (this.#waitingForDiscovery) await new Promise((resolve) => setTimeout(resolve, 5).unref())
+    // Only what was exported before the call is waited for, so a busy app cannot keep flush pending.
+    runSuppressed(() => {
+      this.#encodePending()
+      this.#closeOpen()
+    })
+    const targets = [...this.#ready]
+    runSuppressed(() => {
+      this.#sendReady()
+      this.#sendDropCounts()
+    })
+    const inFlight = [...this.#inFlight]
+    while (targets.some((payload) => !payload.settled)) {
       if (this.#inFlight.size === 0) {
-        if (this.#waitingForDiscovery) {
-          await new Promise((resolve) => setTimeout(resolve, 5).unref())
-          continue
-        }
-        runSuppressed(() => this.#drain())
+        runSuppressed(() => this.#sendReady())
         if (this.#inFlight.size === 0) break
       }
       await Promise.race(this.#inFlight)
-      runSuppressed(() => this.#drain())
+      runSuppressed(() => this.#sendReady())
     }
-    await Promise.allSettled(this.#inFlight)
+    await Promise.allSettled(inFlight)
   }
 
   /** Sends what is queued (within `timeoutMs`), then refuses new chunks and closes the connection. */
@@ -757,17 +718,23 @@ export class AgentExporter implements Exporter {
     if (this.#discoveryWait !== undefined) clearTimeout(this.#discoveryWait)
     // Payloads waiting for a retry give up now and count as dropped at shutdown.
     for (const wake of [...this.#sleepers]) wake()
-    const left = this.#queue
-    this.#queue = []
-    this.#prepared = 0
+    if (this.#soon !== undefined) clearImmediate(this.#soon)
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#soon = undefined
+    this.#timer = undefined
     this.#stats?.close()
-    for (const chunk of left) this.#drop(1, chunk.length, 'shutdown')
-    this.#health.queuedSpans = 0
+    for (const chunk of this.#pending) this.#drop(1, chunk.length, 'shutdown')
+    this.#pending = []
+    this.#pendingSpans = 0
+    const open = this.#builder.close()
+    if (open !== undefined) this.#drop(open.traceCount, open.spanCount, 'shutdown')
+    for (const payload of this.#ready.splice(0)) this.#drop(payload.traceCount, payload.spanCount, 'shutdown')
+    this.#readySpans = 0
     await this.#transport.close()
   }
 
-  /** True while chunks wait in the queue or a request is in flight. */
+  /** True while chunks or payloads wait or a request is in flight. */
   get pending(): boolean {
-    return this.#queue.length > 0 || this.#inFlight.size > 0
+    return this.#queuedSpans() > 0 || this.#inFlight.size > 0
   }
 }

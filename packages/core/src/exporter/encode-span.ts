@@ -36,6 +36,28 @@ export interface PayloadEncoder {
   append(chunk: readonly Span[]): boolean
   /** The payload: a copy, so the encoder can start the next one at once. */
   finish(): Buffer
+  /** The payload with where each trace and span sits in it, so it can be split without its spans. */
+  finishPayload(): EncodedPayload
+}
+
+/**
+ * An encoded payload and its layout. Everything before `tracesAt` is shared by any part of it (v0.5's
+ * string table); at `tracesAt` the traces array begins (0xdd and a uint32 count), then each trace as an
+ * array header and its spans. The offsets let a payload the agent refused as too large be split in
+ * halves at trace or span boundaries, byte for byte, once its spans are long gone.
+ */
+export interface EncodedPayload {
+  readonly protocol: ProtocolVersion
+  readonly bytes: Buffer
+  readonly traceCount: number
+  readonly spanCount: number
+  readonly tracesAt: number
+  /** Offset in `bytes` of each trace's array header. */
+  readonly traceStarts: readonly number[]
+  /** Offset in `bytes` of each span, in payload order. */
+  readonly spanStarts: readonly number[]
+  /** Index in `spanStarts` of each trace's first span. */
+  readonly traceFirstSpan: readonly number[]
 }
 
 /** Span fields in the order both layouts write them: v0.5's fixed array order. */
@@ -122,6 +144,9 @@ export abstract class SpanEncoder implements PayloadEncoder {
   readonly #sql = new SqlObfuscator()
   #traceCount = 0
   #spanCount = 0
+  // Writer offsets of each trace and span of the open payload (see EncodedPayload).
+  readonly #traceStarts: number[] = []
+  readonly #spanStarts: number[] = []
 
   /**
    * `constant(s, i)` encodes the i-th fixed string as the subclass writes it; `fieldKeys` are the
@@ -186,11 +211,33 @@ export abstract class SpanEncoder implements PayloadEncoder {
   protected resetCounts(): void {
     this.#traceCount = 0
     this.#spanCount = 0
+    this.#traceStarts.length = 0
+    this.#spanStarts.length = 0
+  }
+
+  /** Where the writer's bytes start in the finished payload. */
+  protected abstract get writerBase(): number
+
+  finishPayload(): EncodedPayload {
+    const bytes = this.finish()
+    const base = this.writerBase
+    const traceStarts = this.#traceStarts.map((at) => at + base)
+    const spanStarts = this.#spanStarts.map((at) => at + base)
+    const traceFirstSpan: number[] = []
+    for (let t = 0, s = 0; t < traceStarts.length; t++) {
+      while (s < spanStarts.length && spanStarts[s] < traceStarts[t]) s++
+      traceFirstSpan.push(s)
+    }
+    return { protocol: this.protocol, bytes, traceCount: this.#traceCount, spanCount: this.#spanCount, tracesAt: base, traceStarts, spanStarts, traceFirstSpan }
   }
 
   append(chunk: readonly Span[]): boolean {
     const writer = this.writer
+    const traceStarts = this.#traceStarts
+    const spanStarts = this.#spanStarts
+    const spansBefore = spanStarts.length
     this.mark()
+    traceStarts.push(writer.length)
     try {
       writer.arrayHeader(chunk.length)
       // Chunks hold spans in finishing order; written backwards, the local root (which finishes last)
@@ -198,11 +245,16 @@ export abstract class SpanEncoder implements PayloadEncoder {
       const last = chunk.length - 1
       for (let i = last; i >= 0; i--) this.#span(chunk[i], i === last)
     } catch (err) {
-      if (!(err instanceof PayloadTooLargeError)) throw err
+      // Whatever went wrong, the payload is left as it was before this chunk.
+      traceStarts.pop()
+      spanStarts.length = spansBefore
       this.rollback()
+      if (!(err instanceof PayloadTooLargeError)) throw err
       return false
     }
     if (!this.fits()) {
+      traceStarts.pop()
+      spanStarts.length = spansBefore
       this.rollback()
       return false
     }
@@ -219,6 +271,7 @@ export abstract class SpanEncoder implements PayloadEncoder {
 
   #span(span: Span, firstInChunk: boolean): void {
     const w = this.writer
+    this.#spanStarts.push(w.length)
     const trace = span.trace
     const consts = this.#constants
     // v0.4 field keys; undefined for v0.5, whose span is a positional array.

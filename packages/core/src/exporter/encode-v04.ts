@@ -20,6 +20,10 @@ export class V04Encoder extends SpanEncoder {
     super(decorations, maxPayloadBytes, (s) => encodeString(s), FIELD_KEYS, 0x80 | FIELDS.length)
   }
 
+  protected get writerBase(): number {
+    return 0
+  }
+
   get byteLength(): number {
     return this.writer.length
   }

@@ -32,6 +32,10 @@ export class V05Encoder extends SpanEncoder {
   }
 
   /** Bytes of the payload as it stands: table and traces, plus the two headers. */
+  protected get writerBase(): number {
+    return 6 + this.#strings.length
+  }
+
   get byteLength(): number {
     return 1 + 5 + this.#strings.length + this.writer.length
   }
