@@ -58,7 +58,7 @@ const settle = async () => {
   for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => queueMicrotask(resolve))
 }
 
-test('export only queues; the next turn encodes; the timer sends one batch after the interval', async (t) => {
+test('export only queues; a millisecond later it is encoded; the timer sends one batch after the interval', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] })
   const transport = new RecordingTransport()
   const rates: Record<string, number>[] = []
@@ -66,9 +66,9 @@ test('export only queues; the next turn encodes; the timer sends one batch after
   for (const chunk of chunks(3)) e.export(chunk)
   assert.equal(transport.requests.length, 0, 'nothing is sent on export')
   assert.equal(e.health().queuedSpans, 3)
-  // The next turn encodes the chunks into the open payload; the interval starts there.
-  t.mock.timers.tick(0)
-  assert.equal(transport.requests.length, 0, 'nothing is sent on the next turn either')
+  // A millisecond later the chunks are encoded into the open payload; the interval starts there.
+  t.mock.timers.tick(1)
+  assert.equal(transport.requests.length, 0, 'nothing is sent when they are encoded either')
   assert.equal(e.health().queuedSpans, 3, 'encoded spans count as queued until sent')
   t.mock.timers.tick(1999)
   assert.equal(transport.requests.length, 0)
@@ -86,11 +86,11 @@ test('the size threshold sends before the interval ends', (t) => {
   const transport = new RecordingTransport()
   const e = exporter(transport, { flushIntervalMs: 60_000, flushThresholdSpans: 10 })
   for (const chunk of chunks(2, 4)) e.export(chunk)
-  t.mock.timers.tick(0)
+  t.mock.timers.tick(1)
   assert.equal(transport.requests.length, 0, '8 spans: under the threshold')
   for (const chunk of chunks(1, 2)) e.export(chunk)
-  t.mock.timers.tick(0)
-  assert.equal(transport.requests.length, 1, '10 spans: sent on the next turn')
+  t.mock.timers.tick(1)
+  assert.equal(transport.requests.length, 1, '10 spans: sent once encoded, a millisecond later')
   assert.equal(transport.requests[0].headers['x-datadog-trace-count'], '3')
 })
 
