@@ -65,6 +65,30 @@ for (const node of nodes) {
     log(`| ${version} | ${which === 'dd-trace' ? `dd-trace@${Number(version.slice(1).split('.')[0]) >= 22 ? 6 : 5}` : 'datadog-apm'} | ${m(which, 'requestPathNsPerSpan').toFixed(0)} | ${m(which, 'totalCpuNsPerSpan').toFixed(0)} | ${(m(which, 'totalCpuNsPerSpan') / ddTotal).toFixed(2)} |`)
   }
 }
+log()
+log('## encoding 1,000 traces × 10 spans into one payload (bench/micro/encode-traces.mjs; each output decoded and checked first)')
+log()
+log("Ours read the tracer's spans and apply the agent's normalization and SQL obfuscation as they write. dd-trace's")
+log('AgentEncoder gets the formatted spans its exporter hands it (formatting, done on its request path, is not timed here);')
+log('@msgpack/msgpack gets plain objects in the v0.4 layout (built beforehand, not timed).')
+log()
+log('| Node | encoder | bytes/span | ns/span | M spans/s | spans/s vs dd-trace, same protocol |')
+log('|---|---|---:|---:|---:|---:|')
+const encoders = ['ours-0.4', 'dd-trace-0.4', 'msgpack', 'ours-0.5', 'dd-trace-0.5']
+for (const node of nodes) {
+  const results = Object.fromEntries(encoders.map((e) => [e, []]))
+  for (let r = 0; r < reps; r++) {
+    for (const which of encoders.map((_, i) => encoders[(i + r) % encoders.length])) results[which].push(runOnce(node, 'micro/encode-traces.mjs', [which]))
+  }
+  const version = results['ours-0.4'][0].node
+  const ns = (which) => median(results[which].map((x) => x.nsPerSpan))
+  const dd = `dd-trace@${Number(version.slice(1).split('.')[0]) >= 22 ? 6 : 5}`
+  for (const which of encoders) {
+    const peer = which.endsWith('0.5') ? 'dd-trace-0.5' : 'dd-trace-0.4'
+    const label = which === 'msgpack' ? '@msgpack/msgpack (v0.4 layout)' : which.startsWith('ours') ? `datadog-apm v${which.slice(-3)}` : `${dd} v${which.slice(-3)}`
+    log(`| ${version} | ${label} | ${results[which][0].bytesPerSpan.toFixed(0)} | ${ns(which).toFixed(0)} | ${(1e3 / ns(which)).toFixed(2)} | ${(ns(peer) / ns(which)).toFixed(2)} |`)
+  }
+}
 sink.child.kill('SIGTERM')
 mkdirSync(`${here}results`, { recursive: true })
 writeFileSync(`${here}results/latest.md`, lines.join('\n') + '\n')
