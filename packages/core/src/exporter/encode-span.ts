@@ -52,12 +52,15 @@ export interface EncodedPayload {
   readonly traceCount: number
   readonly spanCount: number
   readonly tracesAt: number
-  /** Offset in `bytes` of each trace's array header. */
-  readonly traceStarts: readonly number[]
+  /**
+   * Offset in `bytes` of each trace's array header. The offsets are typed arrays: their contents live
+   * outside V8's heap, so a payload waiting for the agent adds nothing for scavenges to copy.
+   */
+  readonly traceStarts: Uint32Array
   /** Offset in `bytes` of each span, in payload order. */
-  readonly spanStarts: readonly number[]
+  readonly spanStarts: Uint32Array
   /** Index in `spanStarts` of each trace's first span. */
-  readonly traceFirstSpan: readonly number[]
+  readonly traceFirstSpan: Uint32Array
 }
 
 /** Span fields in the order both layouts write them: v0.5's fixed array order. */
@@ -221,12 +224,14 @@ export abstract class SpanEncoder implements PayloadEncoder {
   finishPayload(): EncodedPayload {
     const bytes = this.finish()
     const base = this.writerBase
-    const traceStarts = this.#traceStarts.map((at) => at + base)
-    const spanStarts = this.#spanStarts.map((at) => at + base)
-    const traceFirstSpan: number[] = []
+    const traceStarts = new Uint32Array(this.#traceStarts.length)
+    const spanStarts = new Uint32Array(this.#spanStarts.length)
+    const traceFirstSpan = new Uint32Array(traceStarts.length)
+    for (let i = 0; i < spanStarts.length; i++) spanStarts[i] = this.#spanStarts[i] + base
     for (let t = 0, s = 0; t < traceStarts.length; t++) {
+      traceStarts[t] = this.#traceStarts[t] + base
       while (s < spanStarts.length && spanStarts[s] < traceStarts[t]) s++
-      traceFirstSpan.push(s)
+      traceFirstSpan[t] = s
     }
     return { protocol: this.protocol, bytes, traceCount: this.#traceCount, spanCount: this.#spanCount, tracesAt: base, traceStarts, spanStarts, traceFirstSpan }
   }

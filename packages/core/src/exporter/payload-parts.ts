@@ -41,7 +41,16 @@ function assemble(p: EncodedPayload, pieces: readonly Piece[]): EncodedPayload {
     spanCount += piece.to - piece.from
   }
   w.patchHeader32(header, pieces.length)
-  return { protocol: p.protocol, bytes: w.bytes(), traceCount: pieces.length, spanCount, tracesAt, traceStarts, spanStarts, traceFirstSpan }
+  return {
+    protocol: p.protocol,
+    bytes: w.bytes(),
+    traceCount: pieces.length,
+    spanCount,
+    tracesAt,
+    traceStarts: Uint32Array.from(traceStarts),
+    spanStarts: Uint32Array.from(spanStarts),
+    traceFirstSpan: Uint32Array.from(traceFirstSpan)
+  }
 }
 
 /**
@@ -195,5 +204,14 @@ function transcode(p: EncodedPayload): EncodedPayload {
   }
   need(pos === b.length)
   w.patchHeader32(header, traceCount)
-  return { protocol: '0.4', bytes: w.bytes(), traceCount, spanCount: spanStarts.length, tracesAt: 0, traceStarts, spanStarts, traceFirstSpan }
+  return {
+    protocol: '0.4',
+    bytes: w.bytes(),
+    traceCount,
+    spanCount: spanStarts.length,
+    tracesAt: 0,
+    traceStarts: Uint32Array.from(traceStarts),
+    spanStarts: Uint32Array.from(spanStarts),
+    traceFirstSpan: Uint32Array.from(traceFirstSpan)
+  }
 }
