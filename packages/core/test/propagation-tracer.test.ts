@@ -154,13 +154,15 @@ test('inject and extract never throw, whatever they are given', () => {
 test('an oversized x-datadog-tags is left out of inject and reported once', () => {
   const { tracer, warnings } = tracerWith({ propagation: { tagsHeaderMaxLength: 40 } })
   const span = tracer.startSpan('root', { childOf: null })
-  span.trace.tags['_dd.p.long'] = 'x'.repeat(40)
+  span.trace.setTag('_dd.p.long', 'x'.repeat(40))
   const headers: Record<string, unknown> = {}
   tracer.inject(span, headers)
   tracer.inject(span, headers)
   assert.equal(headers['x-datadog-tags'], undefined)
   assert.ok(headers['x-datadog-trace-id'])
   assert.equal(warnings.filter((w) => w.includes('x-datadog-tags')).length, 1)
+  // New traces share one empty, frozen tag set: the tag went to this trace only.
+  assert.deepEqual(tracer.startSpan('other', { childOf: null }).trace.tags, {})
 })
 
 test('a disabled tracer extracts and injects nothing', () => {

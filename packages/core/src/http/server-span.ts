@@ -75,6 +75,12 @@ export class HttpServerTracing {
   readonly #clientIpHeader: string | undefined
   readonly #skip: ((path: string, req: IncomingMessage) => boolean) | undefined
   readonly #hook: ((span: Span, req: IncomingMessage, res: ServerResponse) => void) | undefined
+  /**
+   * `METHOD route` resources, made once: a string built per request costs its concatenation and, in
+   * the encoder, a flattening and a hash. Routes are the app's own; the cache stops growing at 2000.
+   */
+  readonly #resources = new Map<string, Map<string, string>>()
+  #resourceCount = 0
 
   constructor(component: string, options: ServerSpanOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError(`datadog-apm: ${component} options must be an object`)
@@ -157,6 +163,20 @@ export class HttpServerTracing {
     return span
   }
 
+  #resource(method: string, route: string): string {
+    let byRoute = this.#resources.get(method)
+    if (byRoute === undefined) {
+      byRoute = new Map()
+      this.#resources.set(method, byRoute)
+    }
+    let resource = byRoute.get(route)
+    if (resource === undefined) {
+      resource = method + ' ' + route
+      if (this.#resourceCount++ < 2000) byRoute.set(route, resource)
+    }
+    return resource
+  }
+
   /**
    * Finishes the request span once the response is done (or the client went away). `url` is the path
    * and query as the client sent it; `route` the matched pattern, if any; `error` what the app threw or
@@ -173,7 +193,7 @@ export class HttpServerTracing {
     meta['http.url'] = scheme + (host === undefined || host === '' ? 'localhost' : host) + obfuscateUrl(url, this.#obfuscator)
     if (route !== undefined && route !== '') {
       meta['http.route'] = route
-      if (span.resource === this.#operationName) span.resource = method + ' ' + route
+      if (span.resource === this.#operationName) span.resource = this.#resource(method, route)
     } else if (span.resource === this.#operationName) {
       span.resource = method
     }
