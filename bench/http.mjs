@@ -137,11 +137,11 @@ if (soak > 0) {
       log()
       log(`## ${framework} 5, Node ${version}`)
       log()
-      log(`| variant | req/s | RSS MB at ${soak / 10} s … ${soak} s | growth over the second half, MB |`)
+      log(`| variant | req/s | RSS MB at ${soak / 10} s … ${soak} s | highest RSS, first half → second half, MB |`)
       log('|---|---:|---|---:|')
       for (const variant of soakVariants) {
         const { samples, rps } = await soakOnce(node, framework, variant, sink.url)
-        log(`| ${variant} | ${rps.toFixed(0)} | ${samples.map((x) => x.toFixed(0)).join(' ')} | ${(samples[9] - samples[4]).toFixed(1)} |`)
+        log(`| ${variant} | ${rps.toFixed(0)} | ${samples.map((x) => x.toFixed(0)).join(' ')} | ${Math.max(...samples.slice(0, 5)).toFixed(0)} → ${Math.max(...samples.slice(5)).toFixed(0)} |`)
       }
     }
   }
