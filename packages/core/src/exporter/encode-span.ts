@@ -346,6 +346,14 @@ export abstract class SpanEncoder implements PayloadEncoder {
       const len = k.length
       if (typeof v !== 'string' || len > SHORT_KEY || v.length > SHORT_VALUE || (SPECIAL_LENGTH[len] === 1 && isSpecialKey(k, skip))) {
         if (k === skip) continue
+        if (k === 'http.status_code' && typeof v === 'string' && v.length <= SHORT_VALUE) {
+          // On every HTTP span: checked here rather than through fixMetaPair's pair.
+          if (!isValidStatusCode(v)) continue
+          this.str(k)
+          this.str(v)
+          metaCount++
+          continue
+        }
         const pair = fixMetaPair(k, v)
         if (pair === undefined) continue
         this.str(pair[0])
