@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
 import { startAgent, type Agent, type ReceivedSpan } from '@datadog-apm/agent'
-import { build } from 'esbuild'
+import { bundleApp } from './support/bundle.js'
 
 const testDir = fileURLToPath(new URL('.', import.meta.url))
 const fixtures = join(testDir, 'fixtures', 'express')
@@ -113,19 +113,7 @@ describe('one Express app, four module formats', () => {
 
   test('an esbuild bundle with Express and our packages inside', async () => {
     const outfile = join(bundleDir, 'app.mjs')
-    const result = await build({
-      entryPoints: [join(fixtures, 'app.mjs')],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      metafile: true,
-      logLevel: 'silent',
-      // Express is CommonJS: in an ESM bundle its require() of Node built-ins needs a real require.
-      banner: { js: "import { createRequire as __ddCreateRequire } from 'node:module'; const require = __ddCreateRequire(import.meta.url);" }
-    })
-    const inputs = Object.keys(result.metafile.inputs)
+    const inputs = await bundleApp(join(fixtures, 'app.mjs'), outfile)
     assert.ok(inputs.some((p) => /express\/lib\/express\.js$/.test(p)), 'Express is in the bundle')
     assert.ok(inputs.some((p) => /packages\/express\/dist\/middleware\.js$/.test(p)), '@datadog-apm/express is in the bundle')
     assert.ok(inputs.some((p) => /packages\/core\/dist\/tracer\.js$/.test(p)), '@datadog-apm/core is in the bundle')

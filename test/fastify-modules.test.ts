@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { startAgent, type Agent, type ReceivedTrace } from '@datadog-apm/agent'
-import { build } from 'esbuild'
+import { bundleApp } from './support/bundle.js'
 
 const fixtures = fileURLToPath(new URL('./fixtures/fastify/', import.meta.url))
 let agent: Agent
@@ -204,20 +204,7 @@ test('TypeScript through tsx', async () => {
 
 test('an esbuild bundle with Fastify and our packages inside', async () => {
   const outfile = join(outDir, 'app.bundle.mjs')
-  const result = await build({
-    entryPoints: [join(fixtures, 'app.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    metafile: true,
-    logLevel: 'silent',
-    // Fastify and its dependencies are CommonJS: inside an ESM bundle their require() of Node built-ins
-    // needs a real require.
-    banner: { js: "import { createRequire as __ddCreateRequire } from 'node:module'; const require = __ddCreateRequire(import.meta.url);" }
-  })
-  const inputs = Object.keys(result.metafile.inputs)
+  const inputs = await bundleApp(join(fixtures, 'app.ts'), outfile)
   for (const part of ['packages/fastify/dist/plugin.js', 'packages/core/dist/tracer.js', 'packages/logger/dist/pino-mixin.js', 'fastify/fastify.js', 'fastify-plugin/plugin.js']) {
     assert.ok(
       inputs.some((input) => input.includes(part)),
