@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { HttpServerTracing, type ServerSpanOptions } from '@datadog-apm/core'
-import { RequestState, STATE, stateOf, type WithState } from './request-state.js'
+import { RequestState, attachState, stateOf } from './request-state.js'
 import { resolveRoute } from './route-resolver.js'
 
 /**
@@ -47,19 +47,18 @@ function onResponseClose(this: ServerResponse): void {
   }
 }
 
-function traceRequest(tracing: HttpServerTracing, req: IncomingMessage & WithState, res: ServerResponse & WithState, next: NextFunction): void {
+function traceRequest(tracing: HttpServerTracing, req: IncomingMessage, res: ServerResponse, next: NextFunction): void {
   let state: RequestState | undefined
   try {
     // A second datadog() on the same request (on the app and again on a router) traces nothing more.
-    if (req[STATE] === undefined) {
+    if (stateOf(req) === undefined) {
       // Propagation seam: once core extracts incoming headers, the context goes here as
       // `tracing.start(req, extracted)` so that the request continues the caller's trace.
       const span = tracing.start(req)
       if (span !== undefined) {
         const { originalUrl, app } = req as { originalUrl?: unknown; app?: unknown }
         state = new RequestState(tracing, span, req, typeof originalUrl === 'string' ? originalUrl : (req.url ?? '/'), app)
-        req[STATE] = state
-        res[STATE] = state
+        attachState(req, res, state)
         res.on('close', onResponseClose)
         // The socket died before this middleware ran: `close` is already out or on its way.
         if (res.destroyed) onResponseClose.call(res)

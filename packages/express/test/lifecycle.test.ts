@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { request } from 'node:http'
+import { request, type IncomingMessage, type ServerResponse } from 'node:http'
 import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, test } from 'node:test'
 import { activeSpan, type Span } from '@datadog-apm/core'
 import express5 from 'express'
-import { datadog, rootSpan } from '../src/index.js'
+import { datadog, rootSpan, setRoute } from '../src/index.js'
 import { agentFor, call, majors, roots, serve, tracerFor, tracesOf } from './support.js'
 
 /** Resolves once the server has seen `res` close (the response ended or the client went away). */
@@ -306,6 +306,21 @@ describe('options and the disabled tracer', () => {
       [{ headers: 'x-id' }, /headers/]
     ]
     for (const [options, message] of bad) assert.throws(() => datadog(options as never), (err: unknown) => err instanceof TypeError && message.test(err.message), JSON.stringify(options))
+  })
+
+  test('outside Express (a plain node:http handler, no req.res) the state is found from the request too', async (t) => {
+    const agent = await agentFor(t)
+    const { tracer, service } = tracerFor(agent)
+    const middleware = datadog({ tracer })
+    const { url } = await serve(t, (req: IncomingMessage, res: ServerResponse) => {
+      middleware(req, res, () => {
+        setRoute(req, '/plain/:id')
+        res.end(rootSpan(req) !== undefined && rootSpan(req) === activeSpan() ? 'traced' : 'lost')
+      })
+    })
+    assert.equal((await call(url + '/plain/7')).body, 'traced')
+    const [root] = roots(await tracesOf(agent, tracer, service, 1))
+    assert.equal(root.resource, 'GET /plain/:id')
   })
 
   test('with tracing disabled the middleware only calls next', async (t) => {
