@@ -87,3 +87,19 @@ test('the intake refuses a v0.5 span that is not an array of 12, or an index out
   twelve[0] = uint(2)
   assert.match(v05ToV04Tree(payload(span(twelve))).error ?? '', /out of range/)
 })
+
+test('string indexes are written in the smallest unsigned form; the intake reads them back', () => {
+  const input = chunks()
+  const v5 = new V05Encoder(decorations, 1 << 20)
+  v5.begin()
+  for (const chunk of input) assert.ok(v5.append(chunk))
+  const payload = v5.finishPayload()
+  const b = payload.bytes
+  // The first span: its trace's array header, the span's fixarray of 12, then the service's index.
+  const span = payload.spanStarts[0]
+  assert.equal(b[span], 0x9c)
+  assert.ok(b[span + 1] < 0x80, `service index written as ${b[span + 1].toString(16)}`)
+  const [strings, traces] = decode(b, { useBigInt64: true }) as [string[], unknown[][][]]
+  assert.equal(strings[traces[0][0][0] as number], 'svc')
+  assert.deepEqual(received(b, '/v0.5/traces', input.length).length, input.length)
+})

@@ -2,18 +2,19 @@ import { MsgpackWriter } from './msgpack-writer.js'
 import { FIELDS, SpanEncoder, type SpanDecorations } from './encode-span.js'
 
 function indexBytes(index: number): Uint8Array {
-  const bytes = new Uint8Array(5)
-  bytes[0] = 0xce
-  new DataView(bytes.buffer).setUint32(1, index)
-  return bytes
+  const writer = new MsgpackWriter(8, 8)
+  writer.uint(index)
+  return writer.bytes()
 }
 
 /**
  * The v0.5 layout: `[strings, traces]`, every string of the payload written once into the table and
  * referenced by index; a span is a fixed array of 12 (reference §1.4). Index 0 is "", then the fixed
  * strings (tag keys the encoder adds, the tracer's service, the global tags) at the same places in
- * every payload, so they are pre-encoded like v0.4's keys. Indexes are uint32 (0xce), as dd-trace
- * writes them.
+ * every payload, so they are pre-encoded like v0.4's keys. Indexes are written in msgpack's smallest
+ * unsigned form: the agent reads them with msgp's ReadUint32Bytes, which takes any unsigned width
+ * (libdatadog and the test agent read any integer too). dd-trace always writes the 5-byte uint32;
+ * a web span refers to ~36 strings, so this is ~140 of its ~260 bytes, and sending costs per byte.
  */
 export class V05Encoder extends SpanEncoder {
   readonly protocol = '0.5' as const
@@ -74,7 +75,7 @@ export class V05Encoder extends SpanEncoder {
   protected str(s: string): void {
     let index = this.#table.get(s)
     if (index === undefined) index = this.#add(s)
-    this.writer.uint32(index)
+    this.writer.uint(index)
   }
 
   protected mark(): void {

@@ -83,7 +83,7 @@ class MalformedPayload extends Error {}
 
 /**
  * The same traces as a v0.4 payload, for an agent that refused v0.5 after saying it took it. Reads the
- * payload as our v0.5 encoder writes it (string indexes as uint32, a span as a fixed array of 12) and
+ * payload as our v0.5 encoder writes it (string indexes as unsigned ints, a span as a fixed array of 12) and
  * writes each span as v0.4's map, copying numbers byte for byte. Undefined if the bytes are not such a
  * payload.
  */
@@ -135,9 +135,23 @@ function transcode(p: EncodedPayload): EncodedPayload {
   const traceFirstSpan: number[] = []
 
   const string = (): void => {
-    need(b[pos] === 0xce)
-    const index = view.getUint32(pos + 1)
-    pos += 5
+    // A string index, in any unsigned width.
+    const marker = b[pos]
+    let index: number
+    if (marker < 0x80) {
+      index = marker
+      pos += 1
+    } else if (marker === 0xcc) {
+      index = b[pos + 1]
+      pos += 2
+    } else if (marker === 0xcd) {
+      index = view.getUint16(pos + 1)
+      pos += 3
+    } else {
+      need(marker === 0xce)
+      index = view.getUint32(pos + 1)
+      pos += 5
+    }
     need(index < stringCount)
     w.raw(strings[index])
   }
