@@ -73,7 +73,8 @@ function wrk(url, secs) {
   return parseWrk(out.stdout)
 }
 
-async function measure(node, framework, variant, sinkUrl) {
+/** A benchmark server on CPU 0, once it listens: the process, its stdout reader and the URL to load. */
+async function startServer(node, framework, variant, sinkUrl) {
   const server = spawn('taskset', ['-c', '0', node, process.env.BENCH_SERVER ?? `${here}http/server.cjs`, framework, variant, sinkUrl], {
     cwd: here,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -81,7 +82,11 @@ async function measure(node, framework, variant, sinkUrl) {
   })
   const read = lines(server)
   const [, port] = await read(/ready (\d+)/)
-  const url = `http://127.0.0.1:${port}/users/42`
+  return { server, read, url: `http://127.0.0.1:${port}/users/42` }
+}
+
+async function measure(node, framework, variant, sinkUrl) {
+  const { server, read, url } = await startServer(node, framework, variant, sinkUrl)
   wrk(url, 2)
   server.kill('SIGUSR2')
   await sleep(50)
@@ -101,10 +106,7 @@ function rssMb(pid) {
 
 /** One long run: RSS samples over the window, and the run's throughput. */
 async function soakOnce(node, framework, variant, sinkUrl) {
-  const server = spawn('taskset', ['-c', '0', node, `${here}http/server.cjs`, framework, variant, sinkUrl], { cwd: here, stdio: ['ignore', 'pipe', 'inherit'] })
-  const read = lines(server)
-  const [, port] = await read(/ready (\d+)/)
-  const url = `http://127.0.0.1:${port}/users/42`
+  const { server, read, url } = await startServer(node, framework, variant, sinkUrl)
   const load = spawn('taskset', ['-c', '1', 'wrk', '-t1', '-c32', `-d${soak}s`, '--latency', url], { stdio: ['ignore', 'pipe', 'ignore'] })
   let text = ''
   load.stdout.on('data', (d) => (text += d))

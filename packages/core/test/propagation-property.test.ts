@@ -119,16 +119,21 @@ function roundTrip(style: string, context: OutgoingContext): SpanContext | null 
   return p.extract(carrier)
 }
 
+/** What both Datadog and W3C headers carry back: ids, priority and origin. */
+function assertSameContext(back: SpanContext | null, out: OutgoingContext): asserts back is SpanContext {
+  assert.ok(back)
+  assert.equal(back.traceId, out.traceId)
+  assert.equal(back.traceIdHigh, out.traceIdHigh)
+  assert.equal(back.spanId, out.spanId)
+  assert.equal(back.samplingPriority, out.samplingPriority)
+  assert.equal(back.origin, out.origin)
+}
+
 test('datadog headers round-trip ids, priority, origin and trace tags', () => {
   fc.assert(
     fc.property(outgoingArb, (out) => {
       const back = roundTrip('datadog', out)
-      assert.ok(back)
-      assert.equal(back.traceId, out.traceId)
-      assert.equal(back.traceIdHigh, out.traceIdHigh)
-      assert.equal(back.spanId, out.spanId)
-      assert.equal(back.samplingPriority, out.samplingPriority)
-      assert.equal(back.origin, out.origin)
+      assertSameContext(back, out)
       const expected: Record<string, string> = { ...out.tags }
       if ((out.samplingPriority ?? 0) > 0) expected['_dd.p.dm'] = out.decisionMaker ?? ''
       assert.deepEqual({ ...back.traceTags }, expected)
@@ -141,12 +146,7 @@ test('traceparent/tracestate round-trip ids, priority, origin and trace tags', (
   fc.assert(
     fc.property(outgoingArb, (out) => {
       const back = roundTrip('tracecontext', out)
-      assert.ok(back)
-      assert.equal(back.traceId, out.traceId)
-      assert.equal(back.traceIdHigh, out.traceIdHigh)
-      assert.equal(back.spanId, out.spanId)
-      assert.equal(back.samplingPriority, out.samplingPriority)
-      assert.equal(back.origin, out.origin)
+      assertSameContext(back, out)
       assert.equal(back.lastParentId, out.spanId.toString(16).padStart(16, '0'))
       for (const [key, value] of Object.entries(out.tags)) assert.equal(back.traceTags?.[key], value, key)
     }),

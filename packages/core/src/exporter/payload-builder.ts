@@ -77,10 +77,8 @@ export class PayloadBuilder {
   /** Encodes `chunk` into the open payload; payloads closed because they were full go to `closed`. */
   add(chunk: readonly Span[], protocol: ProtocolVersion, closed: EncodedPayload[]): void {
     if (this.#open !== undefined && this.#open.protocol !== protocol) this.#push(this.close(), closed)
-    const clean = this.#repair(chunk)
-    if (clean === undefined) return
-    if (clean.length === 1) this.#append(clean[0], protocol, closed)
-    else for (const part of clean) this.#append(part, protocol, closed)
+    if (isClean(chunk)) this.#append(chunk, protocol, closed)
+    else for (const part of this.#repair(chunk)) this.#append(part, protocol, closed)
   }
 
   #push(payload: EncodedPayload | undefined, closed: EncodedPayload[]): void {
@@ -121,31 +119,17 @@ export class PayloadBuilder {
   }
 
   /**
-   * The chunk as the agent takes it: spans with a zero span id removed, a zero trace id dropped, spans
-   * of another trace moved to a chunk of their own (the agent drops a whole trace for any of these).
-   * Undefined when nothing of it is left.
+   * A chunk that is not clean, as the agent takes it: spans with a zero span id removed, a zero trace
+   * id dropped, spans of another trace moved to a chunk of their own (the agent drops a whole trace
+   * for any of these). Empty when nothing of it is left.
    */
-  #repair(chunk: readonly Span[]): (readonly Span[])[] | undefined {
-    const first = chunk[0]
-    if (first === undefined) return undefined
-    let clean = first.trace.traceId !== 0n
-    if (clean) {
-      const trace = first.trace
-      for (let s = 0; s < chunk.length; s++) {
-        const span = chunk[s]
-        if (span.spanId === 0n || (span.trace !== trace && span.trace.traceId !== trace.traceId)) {
-          clean = false
-          break
-        }
-      }
-    }
-    if (clean) return [chunk]
+  #repair(chunk: readonly Span[]): (readonly Span[])[] {
     const kept = chunk.filter((span) => span.spanId !== 0n && span.trace.traceId !== 0n)
     const zeroSpan = chunk.filter((span) => span.spanId === 0n).length
     if (zeroSpan > 0) this.#drops.dropSpans(zeroSpan, 'span_id_zero')
     const zeroTrace = chunk.length - zeroSpan - kept.length
     if (zeroTrace > 0) this.#drops.drop(1, zeroTrace, 'trace_id_zero')
-    if (kept.length === 0) return undefined
+    if (kept.length === 0) return []
     const groups = new Map<bigint, Span[]>()
     for (const span of kept) {
       const group = groups.get(span.trace.traceId)
@@ -154,4 +138,16 @@ export class PayloadBuilder {
     }
     return [...groups.values()]
   }
+}
+
+/** True when the agent takes the chunk as it is: non-zero ids, every span of the same trace. */
+function isClean(chunk: readonly Span[]): boolean {
+  const first = chunk[0]
+  if (first === undefined || first.trace.traceId === 0n) return false
+  const trace = first.trace
+  for (let s = 0; s < chunk.length; s++) {
+    const span = chunk[s]
+    if (span.spanId === 0n || (span.trace !== trace && span.trace.traceId !== trace.traceId)) return false
+  }
+  return true
 }
