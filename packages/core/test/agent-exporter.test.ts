@@ -6,6 +6,7 @@ import { Diagnostics } from '../src/diagnostics.js'
 import { createTracer } from '../src/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
 import type { Span } from '../src/span.js'
+import { V04Encoder } from '../src/exporter/encode-v04.js'
 
 /** A transport seam that records requests and answers when told to. */
 class RecordingTransport implements Transport {
@@ -83,15 +84,22 @@ test('export only queues; a millisecond later it is encoded; the timer sends one
 
 test('the size threshold sends before the interval ends', (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] })
+  const first = chunks(2, 4)
+  const last = chunks(1, 2)
+  // The threshold is the size of all three chunks' payload: the first two stay under it.
+  const encoder = new V04Encoder({ service: 'svc', globalMeta: {}, processId: 1 }, 1 << 20)
+  encoder.begin()
+  for (const chunk of [...first, ...last]) assert.ok(encoder.append(chunk))
   const transport = new RecordingTransport()
-  const e = exporter(transport, { flushIntervalMs: 60_000, flushThresholdSpans: 10 })
-  for (const chunk of chunks(2, 4)) e.export(chunk)
+  const e = exporter(transport, { flushIntervalMs: 60_000, flushThresholdBytes: encoder.byteLength })
+  for (const chunk of first) e.export(chunk)
   t.mock.timers.tick(1)
-  assert.equal(transport.requests.length, 0, '8 spans: under the threshold')
-  for (const chunk of chunks(1, 2)) e.export(chunk)
+  assert.equal(transport.requests.length, 0, 'two traces: under the threshold')
+  for (const chunk of last) e.export(chunk)
   t.mock.timers.tick(1)
-  assert.equal(transport.requests.length, 1, '10 spans: sent once encoded, a millisecond later')
+  assert.equal(transport.requests.length, 1, 'three traces: sent once encoded, a millisecond later')
   assert.equal(transport.requests[0].headers['x-datadog-trace-count'], '3')
+  assert.equal(transport.requests[0].bytes, encoder.byteLength)
 })
 
 test('flushIntervalMs 0 sends each chunk on the next turn of the event loop', (t) => {

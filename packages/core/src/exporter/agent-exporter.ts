@@ -34,10 +34,13 @@ export interface AgentExporterOptions {
   /** Payloads are split to stay under this (and under the agent's `max_request_bytes`). Default 8 MiB. */
   readonly maxPayloadBytes?: number
   /**
-   * Queued spans that trigger a flush before the interval ends. Default 1000: at 12k requests/s a
-   * 5000-span threshold held ~24k spans between flushes and cost ~75 MB of RSS (bench/http.mjs).
+   * Encoded bytes in the open payload that send it before the interval ends. Default 1 MiB (~8,000
+   * request spans in v0.5, ~2,500 in v0.4). Only bytes wait here, never spans, so the threshold
+   * bounds memory little; what it sets is how often the app pays for a request to the agent, which
+   * costs far more under load than in isolation: at 1000 spans a payload, a Fastify app serving 60k
+   * requests/s sent 50 payloads a second and spent ~1.2 µs per request on it (bench/http.mjs).
    */
-  readonly flushThresholdSpans?: number
+  readonly flushThresholdBytes?: number
   /** Requests in flight at most (retries included); more chunks wait in the queue. Default 2. */
   readonly maxInFlight?: number
   /** Payload bytes in flight (sent or waiting for a retry) past which no new payload starts. Default 16 MiB. */
@@ -150,7 +153,7 @@ export class AgentExporter implements Exporter {
   readonly #url: URL
   readonly #flushIntervalMs: number
   readonly #maxQueueSpans: number
-  readonly #flushThresholdSpans: number
+  readonly #flushThresholdBytes: number
   readonly #maxInFlight: number
   readonly #maxInFlightBytes: number
   readonly #requestTimeoutMs: number
@@ -192,7 +195,7 @@ export class AgentExporter implements Exporter {
     this.#url = options.url
     this.#flushIntervalMs = options.flushIntervalMs ?? 2000
     this.#maxQueueSpans = options.maxQueueSpans ?? 100_000
-    this.#flushThresholdSpans = options.flushThresholdSpans ?? 1000
+    this.#flushThresholdBytes = options.flushThresholdBytes ?? 1024 * 1024
     this.#maxInFlight = options.maxInFlight ?? 2
     this.#maxInFlightBytes = options.maxInFlightBytes ?? 16 * 1024 * 1024
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 2000
@@ -381,7 +384,7 @@ export class AgentExporter implements Exporter {
     this.#encodePending()
     const open = this.#builder.openSpans
     if (due && open > 0) this.#overdue = true
-    if (open > 0 && (this.#overdue || this.#flushIntervalMs === 0 || open >= this.#flushThresholdSpans) && this.#hasSlot()) this.#closeOpen()
+    if (open > 0 && (this.#overdue || this.#flushIntervalMs === 0 || this.#builder.openBytes >= this.#flushThresholdBytes) && this.#hasSlot()) this.#closeOpen()
     this.#sendReady()
     if (due) this.#sendDropCounts()
     if (this.#timer === undefined && (this.#builder.openSpans > 0 || this.#stats?.pendingDrops === true)) this.#armTimer()

@@ -42,6 +42,11 @@ export class PayloadBuilder {
     return this.#open?.spanCount ?? 0
   }
 
+  /** Bytes the open payload would have if closed now. */
+  get openBytes(): number {
+    return this.#open?.byteLength ?? 0
+  }
+
   get openTraces(): number {
     return this.#open?.traceCount ?? 0
   }
