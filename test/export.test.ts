@@ -99,13 +99,13 @@ test('spans reach the intake over a Unix socket', async (t) => {
 
 test('many traces are batched into few payloads and split under the size limit', async (t) => {
   const agent = await withAgent(t)
-  const tracer = tracerFor(agent.url, { maxPayloadBytes: 64 * 1024 })
+  const tracer = tracerFor(agent.url, { maxPayloadBytes: 32 * 1024 })
   for (let i = 0; i < 2000; i++) tracer.trace('batch', { tags: { i } }, () => {})
   await tracer.flush()
   await agent.waitForTraces(2000, { timeoutMs: 10_000 })
   const payloads = agent.payloads()
   assert.ok(payloads.length >= 4 && payloads.length < 100, `${payloads.length} payloads`)
-  for (const payload of payloads) assert.ok(payload.bytes <= 64 * 1024, `payload of ${payload.bytes} bytes`)
+  for (const payload of payloads) assert.ok(payload.bytes <= 32 * 1024, `payload of ${payload.bytes} bytes`)
   assert.deepEqual(agent.violations(), [])
   const health = tracer.health()
   assert.equal(health?.tracesSent, 2000)

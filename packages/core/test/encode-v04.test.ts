@@ -50,7 +50,7 @@ test('a span decodes field by field, with the agent key set and types', () => {
   assert.equal(typeof first.start, 'bigint')
   const startNs = BigInt(Math.round(root.startTime * 1e3)) * 1000n
   assert.ok(((first.start as bigint) - startNs) ** 2n < 10_000n ** 2n, 'start is epoch ns of the span start')
-  assert.equal(first.duration, BigInt(Math.round(root.duration * 1e6)))
+  assert.equal(BigInt(first.duration as number | bigint), BigInt(Math.round(root.duration * 1e6)))
   assert.deepEqual(first.meta, {
     'http.method': 'GET',
     'http.status_code': '200',
@@ -151,11 +151,15 @@ test('every integer and string format the writer uses decodes back', () => {
   writer.reset()
   const strings = ['', 'a', 'x'.repeat(31), 'x'.repeat(32), 'y'.repeat(255), 'z'.repeat(256), 'w'.repeat(70_000), 'ü'.repeat(20)]
   const uints = [0, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1]
-  const total = strings.length + uints.length + 4
+  // number(): integers of up to 32 bits in their smallest int form, anything else as float64.
+  const numbers = [0, 1, 127, 128, 65536, 2 ** 32 - 1, 2 ** 32, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, 0.25, -0.5, 1e300]
+  const total = strings.length + uints.length + numbers.length + 5
   writer.arrayHeader(total)
   for (const s of strings) put(s, () => writer.string(s))
   for (const n of uints) put(n, () => writer.uint(n))
-  put(2 ** 53 - 1, () => writer.int64(2 ** 53 - 1))
+  for (const n of numbers) put(n, () => writer.number(n))
+  put(2 ** 32, () => writer.uintLong(2 ** 32))
+  put(2 ** 53 - 1, () => writer.uintLong(2 ** 53 - 1))
   put(-1.5, () => writer.float64(-1.5))
   put(null, () => writer.nil())
   put(2n ** 64n - 1n, () => writer.uint64(2n ** 64n - 1n))
@@ -164,6 +168,34 @@ test('every integer and string format the writer uses decodes back', () => {
     decoded.map((v) => (typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v)),
     values
   )
+})
+
+test('number() takes the smallest form; a map header reserved as one byte grows past 15 entries', () => {
+  const size = (write: (w: MsgpackWriter) => void): number => {
+    const w = new MsgpackWriter(8, 1 << 20)
+    write(w)
+    return w.length
+  }
+  assert.deepEqual(
+    [1, -1, 200, -200, 70_000, -70_000, 2 ** 32, 0.5].map((n) => size((w) => w.number(n))),
+    [1, 1, 2, 3, 5, 5, 9, 9]
+  )
+  for (const n of [0, 15, 16, 300, 70_000]) {
+    const w = new MsgpackWriter(8, 1 << 24)
+    w.arrayHeader(2)
+    const at = w.reserveMapHeader()
+    for (let i = 0; i < n; i++) {
+      w.string(`k${i}`)
+      w.uint(i)
+    }
+    w.patchMapHeader(at, n)
+    w.string('after')
+    const [map, after] = decode(w.bytes()) as [Record<string, number>, string]
+    assert.equal(Object.keys(map).length, n)
+    assert.equal(map[`k${n - 1}`], n === 0 ? undefined : n - 1)
+    assert.equal(after, 'after')
+    assert.equal(w.bytes()[1], n < 16 ? 0x80 | n : n < 0x10000 ? 0xde : 0xdf)
+  }
 })
 
 test('keys the encoder adds are never repeated when the span set them itself', () => {
@@ -180,6 +212,6 @@ test('keys the encoder adds are never repeated when the span set them itself', (
   const [[span]] = decode(bytes, { useBigInt64: true }) as [[Decoded]]
   assert.deepEqual(span.meta, { '_dd.p.tid': 'x', '_dd.p.dm': '-0', '_dd.origin': 'mine', '_dd.base_service': 'b', '_dd.p.usr': 'v', env: 'e', language: 'javascript', 'runtime-id': 'rid', version: '1.2.3', team: 'apm' })
   // @msgpack/msgpack keeps the last of repeated keys; count the keys on the wire instead.
-  const metaHeader = bytes.indexOf(Buffer.from('\xa4meta\xdf', 'latin1'))
-  assert.equal(bytes.readUInt32BE(metaHeader + 6), 10)
+  const metaHeader = bytes.indexOf(Buffer.from('\xa4meta', 'latin1'))
+  assert.equal(bytes[metaHeader + 5], 0x80 | 10, 'a fixmap of 10 pairs')
 })

@@ -17,7 +17,7 @@ export type ProtocolPreference = ProtocolVersion | 'auto'
 
 /**
  * The default wire format: v0.5 when the agent's /info lists it. Measured on realistic web traces
- * (bench/micro/encode-traces.mjs, Node 20 and 24): v0.5 is 0.24× the bytes of v0.4 and ~0.4× its
+ * (bench/micro/encode-traces.mjs, Node 20 and 24): v0.5 is 0.17× the bytes of v0.4 and ~0.4× its
  * encode CPU per span, since repeated strings (URLs, user agents, tag keys) are written once and
  * referred to by small indexes.
  */

@@ -332,12 +332,15 @@ export abstract class SpanEncoder implements PayloadEncoder {
     }
     w.int64Parts(high, low)
     if (keys !== undefined) w.raw(keys[F.duration])
-    w.int64(Math.round(duration * 1e6))
+    // Numbers go in msgpack's smallest form: the agent reads int64 fields from any int or uint format
+    // and metrics from any int, uint or float64 (pkg/proto/pbgo/trace/decoder_bytes.go), as Python's
+    // tracer sends them. Meta and metrics headers take one byte below 16 entries.
+    w.uintLong(Math.round(duration * 1e6))
     if (keys !== undefined) w.raw(keys[F.error])
     w.fixint(span.error === 0 ? 0 : 1)
 
     if (keys !== undefined) w.raw(keys[F.meta])
-    const metaHeader = w.reserveHeader32(0xdf)
+    const metaHeader = w.reserveMapHeader()
     let metaCount = 0
     const meta = span.meta
     const skip = sqlQuery === undefined ? undefined : 'sql.query'
@@ -407,10 +410,10 @@ export abstract class SpanEncoder implements PayloadEncoder {
         metaCount++
       }
     }
-    w.patchHeader32(metaHeader, metaCount)
+    w.patchMapHeader(metaHeader, metaCount)
 
     if (keys !== undefined) w.raw(keys[F.metrics])
-    const metricsHeader = w.reserveHeader32(0xdf)
+    const metricsHeader = w.reserveMapHeader()
     let metricsCount = 0
     const metrics = span.metrics
     for (const k in metrics) {
@@ -418,25 +421,25 @@ export abstract class SpanEncoder implements PayloadEncoder {
       // `v - v` is 0 only for a finite number: NaN and Infinity cannot be sent.
       if (typeof v !== 'number' || v - v !== 0) continue
       this.str(k.length > SHORT_KEY ? truncateWithEllipsis(k, Limits.metricsKeyBytes) : k)
-      w.float64(v)
+      w.number(v)
       metricsCount++
     }
     if (trace.samplingPriority !== undefined && metrics._sampling_priority_v1 === undefined) {
       w.raw(consts[K.priority])
-      w.float64(trace.samplingPriority)
+      w.number(trace.samplingPriority)
       metricsCount++
     }
     if (topLevel && metrics['_dd.top_level'] === undefined) {
       w.raw(consts[K.topLevel])
-      w.float64(1)
+      w.fixint(1)
       metricsCount++
     }
     if (topLevel && metrics.process_id === undefined) {
       w.raw(consts[K.processId])
-      w.float64(this.#processId)
+      w.number(this.#processId)
       metricsCount++
     }
-    w.patchHeader32(metricsHeader, metricsCount)
+    w.patchMapHeader(metricsHeader, metricsCount)
 
     if (keys !== undefined) w.raw(keys[F.type])
     this.str(type)

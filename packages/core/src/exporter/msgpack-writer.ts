@@ -139,6 +139,38 @@ export class MsgpackWriter {
     this.#view.setUint32(at + 1, n)
   }
 
+  /**
+   * Reserves one byte for a map header whose count is known only once its entries are written (a
+   * span's meta or metrics, almost always under 16 entries); returns where it is.
+   */
+  reserveMapHeader(): number {
+    this.#ensure(1)
+    return this.#pos++
+  }
+
+  /**
+   * Writes the map header reserved at `at` for `n` entries: a fixmap in place, or for 16 entries and
+   * more a map16/map32, with the entries moved up to make room.
+   */
+  patchMapHeader(at: number, n: number): void {
+    if (n < 16) {
+      this.#buf[at] = 0x80 | n
+      return
+    }
+    const extra = n < 0x10000 ? 2 : 4
+    this.#ensure(extra)
+    const buf = this.#buf
+    buf.copyWithin(at + 1 + extra, at + 1, this.#pos)
+    this.#pos += extra
+    if (extra === 2) {
+      buf[at] = 0xde
+      this.#view.setUint16(at + 1, n)
+    } else {
+      buf[at] = 0xdf
+      this.#view.setUint32(at + 1, n)
+    }
+  }
+
   string(s: string): void {
     const len = s.length
     // Short ASCII strings (most names, keys and tag values) are copied char by char: cheaper than a
@@ -189,16 +221,6 @@ export class MsgpackWriter {
     this.#pos += 9
   }
 
-  /** int64 (0xd3) from a non-negative integer below 2^53 given as a double. */
-  int64(value: number): void {
-    this.#ensure(9)
-    const buf = this.#buf
-    buf[this.#pos] = 0xd3
-    this.#view.setUint32(this.#pos + 1, Math.floor(value / TWO_32))
-    this.#view.setUint32(this.#pos + 5, value % TWO_32)
-    this.#pos += 9
-  }
-
   /** int64 (0xd3) from high and low 32-bit halves, for values past 2^53 such as epoch nanoseconds. */
   int64Parts(high: number, low: number): void {
     this.#ensure(9)
@@ -237,6 +259,51 @@ export class MsgpackWriter {
     this.#ensure(9)
     this.#buf[this.#pos] = 0xcb
     this.#view.setFloat64(this.#pos + 1, value)
+    this.#pos += 9
+  }
+
+  /**
+   * A number in msgpack's smallest form: integers of up to 32 bits as ints (a metric of 1 takes one
+   * byte instead of nine), anything else as float64. Readers of span metrics take any numeric format.
+   */
+  number(value: number): void {
+    if (value >= 0) {
+      if (value < 0x1_0000_0000 && Math.floor(value) === value) {
+        this.uint(value)
+        return
+      }
+    } else if (value >= -0x8000_0000 && Math.floor(value) === value && !Object.is(value, -0)) {
+      this.#ensure(5)
+      const buf = this.#buf
+      if (value >= -32) buf[this.#pos++] = value & 0xff
+      else if (value >= -0x80) {
+        buf[this.#pos] = 0xd0
+        this.#view.setInt8(this.#pos + 1, value)
+        this.#pos += 2
+      } else if (value >= -0x8000) {
+        buf[this.#pos] = 0xd1
+        this.#view.setInt16(this.#pos + 1, value)
+        this.#pos += 3
+      } else {
+        buf[this.#pos] = 0xd2
+        this.#view.setInt32(this.#pos + 1, value)
+        this.#pos += 5
+      }
+      return
+    }
+    this.float64(value)
+  }
+
+  /** A non-negative integer below 2^53, given as a double, in the smallest unsigned form. */
+  uintLong(value: number): void {
+    if (value < 0x1_0000_0000) {
+      this.uint(value)
+      return
+    }
+    this.#ensure(9)
+    this.#buf[this.#pos] = 0xcf
+    this.#view.setUint32(this.#pos + 1, Math.floor(value / TWO_32))
+    this.#view.setUint32(this.#pos + 5, value % TWO_32)
     this.#pos += 9
   }
 }
