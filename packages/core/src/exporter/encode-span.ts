@@ -123,6 +123,33 @@ export function fixMetaPair(key: string, value: unknown): [string, string] | und
 }
 
 /**
+ * A growable list of byte offsets in a Uint32Array that is kept from one payload to the next. A payload
+ * of 10,000 spans would otherwise regrow a JS array of 10,000 numbers each time, in V8's young
+ * generation, where it survives scavenges for the payload's whole life and makes V8 grow that
+ * generation (+50 MB of RSS measured with 1 MiB payloads).
+ */
+class OffsetList {
+  #items = new Uint32Array(1024)
+  length = 0
+
+  push(offset: number): void {
+    if (this.length === this.#items.length) {
+      const grown = new Uint32Array(this.#items.length * 2)
+      grown.set(this.#items)
+      this.#items = grown
+    }
+    this.#items[this.length++] = offset
+  }
+
+  /** The offsets plus `base`, in a new array of their own. */
+  copy(base: number): Uint32Array {
+    const out = this.#items.slice(0, this.length)
+    if (base !== 0) for (let i = 0; i < out.length; i++) out[i] += base
+    return out
+  }
+}
+
+/**
  * The span walk shared by the v0.4 and v0.5 encoders, with the agent's normalization and SQL
  * obfuscation applied as spans are written (never on the request path): every value gets a length or
  * type check, and only a value that fails it goes through the slower fix. The subclasses decide how a
@@ -148,8 +175,8 @@ export abstract class SpanEncoder implements PayloadEncoder {
   #traceCount = 0
   #spanCount = 0
   // Writer offsets of each trace and span of the open payload (see EncodedPayload).
-  readonly #traceStarts: number[] = []
-  readonly #spanStarts: number[] = []
+  readonly #traceStarts = new OffsetList()
+  readonly #spanStarts = new OffsetList()
 
   /**
    * `constant(s, i)` encodes the i-th fixed string as the subclass writes it; `fieldKeys` are the
@@ -224,12 +251,10 @@ export abstract class SpanEncoder implements PayloadEncoder {
   finishPayload(): EncodedPayload {
     const bytes = this.finish()
     const base = this.writerBase
-    const traceStarts = new Uint32Array(this.#traceStarts.length)
-    const spanStarts = new Uint32Array(this.#spanStarts.length)
+    const traceStarts = this.#traceStarts.copy(base)
+    const spanStarts = this.#spanStarts.copy(base)
     const traceFirstSpan = new Uint32Array(traceStarts.length)
-    for (let i = 0; i < spanStarts.length; i++) spanStarts[i] = this.#spanStarts[i] + base
     for (let t = 0, s = 0; t < traceStarts.length; t++) {
-      traceStarts[t] = this.#traceStarts[t] + base
       while (s < spanStarts.length && spanStarts[s] < traceStarts[t]) s++
       traceFirstSpan[t] = s
     }
@@ -251,14 +276,14 @@ export abstract class SpanEncoder implements PayloadEncoder {
       for (let i = last; i >= 0; i--) this.#span(chunk[i], i === last)
     } catch (err) {
       // Whatever went wrong, the payload is left as it was before this chunk.
-      traceStarts.pop()
+      traceStarts.length--
       spanStarts.length = spansBefore
       this.rollback()
       if (!(err instanceof PayloadTooLargeError)) throw err
       return false
     }
     if (!this.fits()) {
-      traceStarts.pop()
+      traceStarts.length--
       spanStarts.length = spansBefore
       this.rollback()
       return false
