@@ -70,6 +70,38 @@ test('a v0.5 chunk that does not fit is taken back with the strings it added', (
   assert.equal(v5.traceCount, 1)
 })
 
+test('past 4,096 distinct strings new ones are written each time, and the payload still reads as v0.4', () => {
+  const exporter = new InMemoryExporter()
+  const t = createTracer({ service: 'svc', exporter, flushOnExit: false })
+  // 3,000 traces with two strings of their own each: the table passes the cap halfway.
+  for (let i = 0; i < 3000; i++) t.trace('web.request', { resource: `GET /r${i % 3}`, tags: { 'http.url': `/users/${i}`, 'request.id': `id-${i}` } }, () => {})
+  const input = exporter.chunks()
+  const v4 = new V04Encoder(decorations, 1 << 24)
+  const v5 = new V05Encoder(decorations, 1 << 20)
+  v4.begin()
+  v5.begin()
+  for (const chunk of input) {
+    assert.ok(v4.append(chunk))
+    assert.ok(v5.append(chunk))
+  }
+  // Past the cap, a chunk that does not fit is still taken back whole.
+  const before = v5.byteLength
+  // Meta values are cut at 25,000 bytes: 60 of them pass the 1 MiB payload limit.
+  const huge = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`huge.${i}`, String(i).repeat(30_000)]))
+  const tooBig = t.startSpan('too.big', { tags: { ...huge, fresh: 'never seen' } })
+  tooBig.finish()
+  assert.equal(v5.append(exporter.chunks().at(-1)!), false)
+  assert.equal(v5.byteLength, before)
+  const b5 = v5.finish()
+  assert.deepEqual(received(b5, '/v0.5/traces', 3000), received(v4.finish(), '/v0.4/traces', 3000))
+  const [strings] = decode(b5) as [string[]]
+  assert.ok(strings.length > 6000, `${strings.length} strings`)
+  assert.equal(strings.filter((s) => s === 'GET /r1').length, 1, 'strings seen before the cap are still written once')
+  assert.ok(strings.filter((s) => s === 'web.request').length === 1)
+  assert.ok(strings.filter((s) => s === 'http.url').length === 1)
+  assert.ok(strings.filter((s) => s.startsWith('/users/')).length === 3000)
+})
+
 test('the intake refuses a v0.5 span that is not an array of 12, or an index out of range', () => {
   const str = (value: string) => ({ kind: 'str' as const, format: 'fixstr' as const, value, validUtf8: true })
   const uint = (value: number) => ({ kind: 'uint' as const, format: 'positive-fixint' as const, value })

@@ -1,6 +1,9 @@
 import { MsgpackWriter } from './msgpack-writer.js'
 import { FIELDS, SpanEncoder, type SpanDecorations } from './encode-span.js'
 
+/** Strings remembered for reuse in one payload, at most. */
+const MAX_INTERNED = 4096
+
 function indexBytes(index: number): Uint8Array {
   const writer = new MsgpackWriter(8, 8)
   writer.uint(index)
@@ -19,8 +22,12 @@ function indexBytes(index: number): Uint8Array {
 export class V05Encoder extends SpanEncoder {
   readonly protocol = '0.5' as const
   readonly #strings: MsgpackWriter
+  /** Index of each string written once; at most MAX_INTERNED, later strings are written each time. */
   readonly #table = new Map<string, number>()
-  readonly #list: string[] = []
+  /** Strings in the table (written), interned or not. */
+  #count = 0
+  /** Strings interned since `mark`, taken out again on `rollback`. */
+  readonly #internedSinceMark: string[] = []
   #header = 0
   #markSpans = 0
   #markStrings = 0
@@ -46,17 +53,24 @@ export class V05Encoder extends SpanEncoder {
     this.#header = this.writer.reserveHeader32(0xdd)
     this.#strings.reset()
     this.#table.clear()
-    this.#list.length = 0
+    this.#count = 0
+    this.#internedSinceMark.length = 0
     this.#add('')
     for (const s of this.fixedStrings) this.#add(s)
     this.resetCounts()
   }
 
   #add(s: string): number {
-    const index = this.#list.length
-    this.#list.push(s)
-    // A fixed string that repeats (a global tag value equal to another) keeps its first index.
-    if (!this.#table.has(s)) this.#table.set(s, index)
+    const index = this.#count++
+    // A fixed string that repeats (a global tag value equal to another) keeps its first index. Past
+    // MAX_INTERNED a new string is written without being remembered: the strings that repeat (keys,
+    // names, services, routes) are nearly all seen first, while URLs, ids and queries that do not
+    // repeat would otherwise stay alive (and be promoted by V8) for as long as the payload is open.
+    const table = this.#table
+    if (table.size < MAX_INTERNED && !table.has(s)) {
+      table.set(s, index)
+      this.#internedSinceMark.push(s)
+    }
     this.#strings.string(s)
     return index
   }
@@ -66,7 +80,7 @@ export class V05Encoder extends SpanEncoder {
     const out = Buffer.allocUnsafe(this.byteLength)
     out[0] = 0x92
     out[1] = 0xdd
-    out.writeUInt32BE(this.#list.length, 2)
+    out.writeUInt32BE(this.#count, 2)
     this.#strings.copyTo(out, 6)
     this.writer.copyTo(out, 6 + this.#strings.length)
     return out
@@ -81,17 +95,17 @@ export class V05Encoder extends SpanEncoder {
   protected mark(): void {
     this.#markSpans = this.writer.length
     this.#markStrings = this.#strings.length
-    this.#markCount = this.#list.length
+    this.#markCount = this.#count
+    this.#internedSinceMark.length = 0
   }
 
   protected rollback(): void {
     this.writer.truncate(this.#markSpans)
     this.#strings.truncate(this.#markStrings)
-    const list = this.#list
-    for (let i = this.#markCount; i < list.length; i++) {
-      if (this.#table.get(list[i]) === i) this.#table.delete(list[i])
-    }
-    list.length = this.#markCount
+    const interned = this.#internedSinceMark
+    for (let i = 0; i < interned.length; i++) this.#table.delete(interned[i])
+    interned.length = 0
+    this.#count = this.#markCount
   }
 
   protected fits(): boolean {
