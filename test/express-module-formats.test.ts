@@ -2,16 +2,14 @@
 // esbuild bundle that carries Express and our packages inside it. Each must produce the same spans, with
 // no loader flag and no import order to respect.
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, test } from 'node:test'
 import { startAgent, type Agent, type ReceivedSpan } from '@datadog-apm/agent'
 import { bundleApp } from './support/bundle.js'
+import { startFixture } from './support/fixture-process.js'
 
 const testDir = fileURLToPath(new URL('.', import.meta.url))
 const fixtures = join(testDir, 'fixtures', 'express')
@@ -37,7 +35,6 @@ const EXPECTED = [
 ].sort()
 
 interface Run {
-  readonly command: string
   readonly args: readonly string[]
   readonly cwd: string
 }
@@ -46,41 +43,24 @@ let bundleDir: string
 
 async function runFixture(agent: Agent, format: string, run: Run): Promise<ReceivedSpan[]> {
   const service = `formats-${format}`
-  const child: ChildProcess = spawn(run.command, run.args, {
-    cwd: run.cwd,
-    env: { ...process.env, DD_TRACE_AGENT_URL: agent.url, DD_SERVICE: service, FIXTURE_FORMAT: format, DD_TRACE_STARTUP_LOGS: 'false', NODE_OPTIONS: '' },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stderr = ''
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const exited = once(child, 'exit')
+  const app = await startFixture(run.args, run.cwd, { DD_TRACE_AGENT_URL: agent.url, DD_SERVICE: service, FIXTURE_FORMAT: format, DD_TRACE_STARTUP_LOGS: 'false', NODE_OPTIONS: '' })
   try {
-    const lines = createInterface({ input: child.stdout! })
-    const first = await Promise.race([
-      once(lines, 'line').then(([line]) => String(line)),
-      exited.then(() => {
-        throw new Error(`${format}: the fixture exited before listening\n${stderr}`)
-      })
-    ])
-    const { port } = JSON.parse(first) as { port: number }
-    const base = `http://127.0.0.1:${port}`
     const statuses: number[] = []
     for (const path of ['/api/v2/users/42', '/files/a/b.txt', '/boom', '/health', '/missing']) {
-      const res = await fetch(base + path)
+      const res = await fetch(app.base + path)
       await res.arrayBuffer()
       statuses.push(res.status)
     }
     assert.deepEqual(statuses, [200, 200, 500, 200, 404], format)
   } finally {
     // SIGTERM: the tracer flushes what it holds, then the process ends as the signal says.
-    child.kill('SIGTERM')
-    await exited
+    await app.stop()
   }
   const traces = await agent.waitForTraces(4, { filter: (t) => t.spans.some((s) => s.service === service), timeoutMs: 5000 })
   const spans = traces.flatMap((t) => t.spans)
   for (const span of spans) assert.equal(span.service, service)
   const format_ = spans.find((s) => s.meta['fixture.format'] !== undefined)?.meta['fixture.format']
-  assert.equal(format_, format, `${format}: rootSpan(req) reached the request span\n${stderr}`)
+  assert.equal(format_, format, `${format}: rootSpan(req) reached the request span\n${app.stderr()}`)
   return spans
 }
 
@@ -96,18 +76,18 @@ describe('one Express app, four module formats', () => {
   })
 
   test('CommonJS: require() of the ESM packages', async () => {
-    const spans = await runFixture(agent, 'cjs', { command: process.execPath, args: [join(fixtures, 'app.cjs')], cwd: testDir })
+    const spans = await runFixture(agent, 'cjs', { args: [join(fixtures, 'app.cjs')], cwd: testDir })
     assert.deepEqual(shape(spans), EXPECTED)
     assert.deepEqual(agent.violations(), [])
   })
 
   test('ESM: import', async () => {
-    const spans = await runFixture(agent, 'esm', { command: process.execPath, args: [join(fixtures, 'app.mjs')], cwd: testDir })
+    const spans = await runFixture(agent, 'esm', { args: [join(fixtures, 'app.mjs')], cwd: testDir })
     assert.deepEqual(shape(spans), EXPECTED)
   })
 
   test('TypeScript through tsx', async () => {
-    const spans = await runFixture(agent, 'tsx', { command: process.execPath, args: ['--import', 'tsx', join(fixtures, 'app.ts')], cwd: testDir })
+    const spans = await runFixture(agent, 'tsx', { args: ['--import', 'tsx', join(fixtures, 'app.ts')], cwd: testDir })
     assert.deepEqual(shape(spans), EXPECTED)
   })
 
@@ -118,7 +98,7 @@ describe('one Express app, four module formats', () => {
     assert.ok(inputs.some((p) => /packages\/express\/dist\/middleware\.js$/.test(p)), '@datadog-apm/express is in the bundle')
     assert.ok(inputs.some((p) => /packages\/core\/dist\/tracer\.js$/.test(p)), '@datadog-apm/core is in the bundle')
     // Run from the temp dir, where no node_modules can be found: everything comes from the bundle.
-    const spans = await runFixture(agent, 'bundle', { command: process.execPath, args: [outfile], cwd: bundleDir })
+    const spans = await runFixture(agent, 'bundle', { args: [outfile], cwd: bundleDir })
     assert.deepEqual(shape(spans), EXPECTED)
     assert.deepEqual(agent.violations(), [])
   })

@@ -2,16 +2,14 @@
 // a child process on 127.0.0.1 configured only by DD_* variables, each sending the same spans to the intake.
 // This is where dd-trace needs loaders, import order or bundler plugins; here nothing of the kind exists.
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { startAgent, type Agent, type ReceivedTrace } from '@datadog-apm/agent'
 import { bundleApp } from './support/bundle.js'
+import { startFixture, type FixtureProcess } from './support/fixture-process.js'
 
 const fixtures = fileURLToPath(new URL('./fixtures/fastify/', import.meta.url))
 let agent: Agent
@@ -33,36 +31,8 @@ interface LogLine {
   dd?: { trace_id?: string; span_id?: string; service?: string; env?: string }
 }
 
-interface Running {
-  readonly child: ChildProcess
-  readonly base: string
-  readonly stderr: string[]
-  /** Every JSON line the app wrote to stdout: its port, then Fastify's log lines. */
-  readonly lines: LogLine[]
-}
-
-async function launch(args: string[], service: string): Promise<Running> {
-  const child = spawn(process.execPath, args, {
-    cwd: fixtures,
-    env: { ...process.env, DD_TRACE_AGENT_URL: agent.url, DD_SERVICE: service, DD_ENV: 'test', DD_TRACE_FLUSH_INTERVAL: '0', DD_TRACE_STARTUP_LOGS: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const stderr: string[] = []
-  const lines: LogLine[] = []
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk))
-  let listening!: (port: number) => void
-  const port = new Promise<number>((resolve) => (listening = resolve))
-  createInterface({ input: child.stdout }).on('line', (text) => {
-    const line = JSON.parse(text) as LogLine
-    lines.push(line)
-    if (typeof line.port === 'number') listening(line.port)
-  })
-  const exited = once(child, 'exit').then(([code]) => {
-    throw new Error(`${args.join(' ')} exited with ${String(code)} before listening:\n${stderr.join('')}`)
-  })
-  const ready = await Promise.race([port, exited])
-  exited.catch(() => {})
-  return { child, base: `http://127.0.0.1:${ready}`, stderr, lines }
+function launch(args: string[], service: string): Promise<FixtureProcess<LogLine>> {
+  return startFixture<LogLine>(args, fixtures, { DD_TRACE_AGENT_URL: agent.url, DD_SERVICE: service, DD_ENV: 'test', DD_TRACE_FLUSH_INTERVAL: '0', DD_TRACE_STARTUP_LOGS: 'false' })
 }
 
 async function until(done: () => boolean, what: string): Promise<void> {
@@ -71,13 +41,6 @@ async function until(done: () => boolean, what: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
-}
-
-async function stop(running: Running): Promise<void> {
-  if (running.child.exitCode !== null) return
-  const exit = once(running.child, 'exit')
-  running.child.kill('SIGTERM')
-  await exit
 }
 
 /** What must be equal whatever the module format: everything but ids, times and the port. */
@@ -184,9 +147,9 @@ async function exercise(format: string, args: string[]): Promise<void> {
       const incoming = running.lines.find((line) => line.msg === 'incoming request' && line.reqId === completed.reqId)
       assert.deepEqual(incoming?.dd, { service, env: 'test' })
     }
-    assert.doesNotMatch(running.stderr.join(''), /datadog-apm/, 'the tracer had nothing to complain about')
+    assert.doesNotMatch(running.stderr(), /datadog-apm/, 'the tracer had nothing to complain about')
   } finally {
-    await stop(running)
+    await running.stop()
   }
 }
 
