@@ -34,11 +34,12 @@ export interface AgentExporterOptions {
   /** Payloads are split to stay under this (and under the agent's `max_request_bytes`). Default 8 MiB. */
   readonly maxPayloadBytes?: number
   /**
-   * Encoded bytes in the open payload that send it before the interval ends. Default 1 MiB (~8,000
+   * Encoded bytes in the open payload that send it before the interval ends. Default 1 MiB (~10,000
    * request spans in v0.5, ~2,500 in v0.4). Only bytes wait here, never spans, so the threshold
-   * bounds memory little; what it sets is how often the app pays for a request to the agent, which
-   * costs far more under load than in isolation: at 1000 spans a payload, a Fastify app serving 60k
-   * requests/s sent 50 payloads a second and spent ~1.2 µs per request on it (bench/http.mjs).
+   * bounds memory little; it sets how many requests the agent gets: a Fastify app serving 60k
+   * requests/s sends ~7 payloads a second (~50 with the former 1,000-span threshold). The server's
+   * CPU did not follow: sending at all costs it ~1 µs per request served under load, at 1 payload a
+   * second as at 50 (perf stat, issue #11's notes).
    */
   readonly flushThresholdBytes?: number
   /** Requests in flight at most (retries included); more chunks wait in the queue. Default 2. */

@@ -264,7 +264,8 @@ export class MsgpackWriter {
 
   /**
    * A number in msgpack's smallest form: integers of up to 32 bits as ints (a metric of 1 takes one
-   * byte instead of nine), anything else as float64. Readers of span metrics take any numeric format.
+   * byte instead of nine; -0 goes as 0), anything else as float64. Readers of span metrics take any
+   * numeric format.
    */
   number(value: number): void {
     if (value >= 0) {
@@ -272,7 +273,7 @@ export class MsgpackWriter {
         this.uint(value)
         return
       }
-    } else if (value >= -0x8000_0000 && Math.floor(value) === value && !Object.is(value, -0)) {
+    } else if (value >= -0x8000_0000 && Math.floor(value) === value) {
       this.#ensure(5)
       const buf = this.#buf
       if (value >= -32) buf[this.#pos++] = value & 0xff
