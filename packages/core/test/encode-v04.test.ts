@@ -198,6 +198,34 @@ test('number() takes the smallest form; a map header reserved as one byte grows 
   }
 })
 
+test('a global tag the span set itself is written once, with its value, however many global tags there are', () => {
+  for (const extra of [0, 40]) {
+    const globalMeta: Record<string, string> = { ...decorations.globalMeta }
+    for (let i = 0; i < extra; i++) globalMeta[`g${i}`] = `v${i}`
+    const { tracer: t, exporter } = tracer()
+    // 'team' is set by the span; 'tier' and 'g1x' have a global key's length and are none.
+    const span = t.startSpan('op', { tags: { team: 'mine', tier: 'gold', g1x: 'y' } })
+    // A key an app left undefined (meta written directly) is no tag of its own.
+    ;(span.meta as Record<string, string | undefined>).version = undefined
+    span.finish()
+    const encoder = new V04Encoder({ ...decorations, globalMeta }, 1 << 20)
+    encoder.begin()
+    encoder.append(exporter.chunks()[0])
+    const bytes = encoder.finish()
+    const [[decoded]] = decode(bytes, { useBigInt64: true }) as [[Decoded]]
+    const meta = decoded.meta
+    assert.equal(meta.team, 'mine', `${extra} extra globals`)
+    assert.equal(meta.version, '1.2.3', 'a key set to undefined is not the span\'s own')
+    assert.equal(meta.tier, 'gold')
+    assert.equal(meta.g1, extra === 0 ? undefined : 'v1')
+    // @msgpack/msgpack keeps the last of repeated keys; count the pairs on the wire instead.
+    const keys = Object.keys(meta).length
+    const header = bytes.indexOf(Buffer.from('\xa4meta', 'latin1')) + 5
+    const count = bytes[header] < 0x90 ? bytes[header] & 0x0f : bytes.readUInt16BE(header + 1)
+    assert.equal(count, keys, `${extra} extra globals: every key once`)
+  }
+})
+
 test('keys the encoder adds are never repeated when the span set them itself', () => {
   const { tracer: t, exporter } = tracer()
   const root = t.startSpan('op', { childOf: { traceId: 5n, traceIdHigh: 'abcdef0000000000', spanId: 6n, origin: 'rum', traceTags: { '_dd.p.usr': 'u' } }, service: 'other' })
