@@ -35,16 +35,21 @@ function received(bytes: Buffer, endpoint: string, traceCount: number): Received
   return result.traces.map((t) => t.spans)
 }
 
-test('v0.5 carries exactly what v0.4 carries, in a string table', () => {
-  const input = chunks()
-  const v4 = new V04Encoder(decorations, 1 << 20)
-  const v5 = new V05Encoder(decorations, 1 << 20)
+/** Both encoders with every chunk appended (each must fit), their payloads not finished yet. */
+function encodeBoth(input: readonly Span[][], maxV04: number, maxV05: number): { v4: V04Encoder; v5: V05Encoder } {
+  const v4 = new V04Encoder(decorations, maxV04)
+  const v5 = new V05Encoder(decorations, maxV05)
   v4.begin()
   v5.begin()
   for (const chunk of input) {
     assert.ok(v4.append(chunk))
     assert.ok(v5.append(chunk))
   }
+  return { v4, v5 }
+}
+
+test('v0.5 carries exactly what v0.4 carries, in a string table', () => {
+  const { v4, v5 } = encodeBoth(chunks(), 1 << 20, 1 << 20)
   const b4 = v4.finish()
   const b5 = v5.finish()
   assert.deepEqual(received(b5, '/v0.5/traces', 5), received(b4, '/v0.4/traces', 5))
@@ -75,15 +80,7 @@ test('past 4,096 distinct strings new ones are written each time, and the payloa
   const t = createTracer({ service: 'svc', exporter, flushOnExit: false })
   // 3,000 traces with two strings of their own each: the table passes the cap halfway.
   for (let i = 0; i < 3000; i++) t.trace('web.request', { resource: `GET /r${i % 3}`, tags: { 'http.url': `/users/${i}`, 'request.id': `id-${i}` } }, () => {})
-  const input = exporter.chunks()
-  const v4 = new V04Encoder(decorations, 1 << 24)
-  const v5 = new V05Encoder(decorations, 1 << 20)
-  v4.begin()
-  v5.begin()
-  for (const chunk of input) {
-    assert.ok(v4.append(chunk))
-    assert.ok(v5.append(chunk))
-  }
+  const { v4, v5 } = encodeBoth(exporter.chunks(), 1 << 24, 1 << 20)
   // Past the cap, a chunk that does not fit is still taken back whole.
   const before = v5.byteLength
   // Meta values are cut at 25,000 bytes: 60 of them pass the 1 MiB payload limit.

@@ -223,8 +223,13 @@ export class MsgpackWriter {
 
   /** int64 (0xd3) from high and low 32-bit halves, for values past 2^53 such as epoch nanoseconds. */
   int64Parts(high: number, low: number): void {
+    this.#word64(0xd3, high, low)
+  }
+
+  /** A 64-bit format (`marker`, then the value as two big-endian uint32 halves). */
+  #word64(marker: number, high: number, low: number): void {
     this.#ensure(9)
-    this.#buf[this.#pos] = 0xd3
+    this.#buf[this.#pos] = marker
     this.#view.setUint32(this.#pos + 1, high)
     this.#view.setUint32(this.#pos + 5, low)
     this.#pos += 9
@@ -301,11 +306,7 @@ export class MsgpackWriter {
       this.uint(value)
       return
     }
-    this.#ensure(9)
-    this.#buf[this.#pos] = 0xcf
-    this.#view.setUint32(this.#pos + 1, Math.floor(value / TWO_32))
-    this.#view.setUint32(this.#pos + 5, value % TWO_32)
-    this.#pos += 9
+    this.#word64(0xcf, Math.floor(value / TWO_32), value % TWO_32)
   }
 }
 
