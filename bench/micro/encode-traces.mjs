@@ -4,7 +4,7 @@
 // formatted spans (Identifier ids, ns times, global tags merged into meta) as its exporter hands them to
 // its encoder, plain objects for @msgpack/msgpack. Every output is decoded and checked against the spans
 // (1,000 traces, 10,000 spans, names, resources, services, ids) before it is timed.
-// Child: node bench/micro/encode-traces.mjs ours-0.4|ours-0.5|dd-trace-0.4|dd-trace-0.5|msgpack   (after `pnpm run build`)
+// Child: node bench/micro/encode-traces.mjs ours-0.4|ours-0.5|dd-trace-0.4|dd-trace-0.5|dd-trace-0.4+format|dd-trace-0.5+format|msgpack   (after `pnpm run build`)
 // Driven by bench/run.mjs, which runs each in a fresh process pinned to CPU 0, interleaved.
 import { createRequire } from 'node:module'
 import { decode, Encoder } from '@msgpack/msgpack'
@@ -88,6 +88,58 @@ if (which === 'ours-0.4' || which === 'ours-0.5') {
     return encoder.makePayload()
   }
   encode.prepare = prepare
+} else if (which === 'dd-trace-0.4+format' || which === 'dd-trace-0.5+format') {
+  // dd-trace's whole path from finished spans to bytes, which is what our encoders do in one walk: its
+  // span processor formats each span of a finished trace (span_format.js: ids, times, tags split into
+  // meta and metrics, root and chunk tags) and hands the formatted trace to the same AgentEncoder.
+  // The spans are made by dd-trace's own tracer with the tags above; its processor is kept from
+  // formatting and erasing them, so each timed run formats them anew.
+  const require = createRequire(import.meta.url)
+  const pkg = Number(process.versions.node.split('.')[0]) >= 22 ? 'dd-trace6' : 'dd-trace'
+  const base = `${pkg}/packages/dd-trace/src`
+  const ddtrace = require(pkg)
+  ddtrace.init({ service: 'checkout', env: 'prod', version: '2.3.1', url: 'http://127.0.0.1:9', flushInterval: 3_600_000, plugins: false, startupLogs: false, telemetry: { enabled: false }, remoteConfig: { enabled: false } })
+  const processor = ddtrace._tracer?._processor
+  if (typeof processor?.process !== 'function') throw new Error('dd-trace span processor not reachable')
+  processor.process = () => {}
+  const format = require(`${base}/span_format.js`)
+  const { AgentEncoder } = require(`${base}/encode/${which.slice(9, 12)}.js`)
+  const encoder = new AgentEncoder({ flush() {} }, 64 << 20)
+  const byOurs = new Map()
+  const traces = chunks.map((chunk) => {
+    // Started in the order our tracer started them: the root first, children under it.
+    const ordered = [chunk[chunk.length - 1], ...chunk.slice(0, -1)]
+    const made = []
+    for (const span of ordered) {
+      const parent = byOurs.get(span.parentId)
+      const dd = ddtrace.startSpan(span.name, {
+        childOf: parent,
+        startTime: performance.timeOrigin + span.start,
+        tags: { ...span.meta, ...Object.fromEntries(Object.entries(span.metrics).filter(([k]) => !k.startsWith('_'))), 'service.name': span.service, 'resource.name': span.resource, 'span.type': span.type }
+      })
+      // The check below looks spans up by our ids: dd-trace's spans take them over.
+      dd.context()._traceId = id(span.trace.traceId.toString(), 10)
+      dd.context()._spanId = id(span.spanId.toString(), 10)
+      if (parent !== undefined) dd.context()._parentId = parent.context()._spanId
+      byOurs.set(span.spanId, dd)
+      made.push(dd)
+    }
+    for (const dd of made.slice(1)) dd.finish(made[0]._startTime + 1)
+    made[0].finish(made[0]._startTime + 2)
+    return made
+  })
+  function id(text, radix) {
+    return require(`${base}/id.js`)(text, radix)
+  }
+  encode = () => {
+    for (let t = 0; t < traces.length; t++) {
+      const trace = traces[t]
+      const formatted = []
+      for (let i = 0; i < trace.length; i++) formatted.push(format(trace[i], i === 0, false))
+      encoder.encode(formatted)
+    }
+    return encoder.makePayload()
+  }
 } else if (which === 'msgpack') {
   const packer = new Encoder({ useBigInt64: true })
   const payload = chunks.map((chunk) =>
@@ -114,7 +166,7 @@ if (which === 'ours-0.4' || which === 'ours-0.5') {
 /** The decoded payload as v0.4-shaped spans, whatever the format. */
 function spansOf(bytes) {
   const decoded = decode(bytes, { useBigInt64: true })
-  if (!which.endsWith('0.5')) return decoded
+  if (!which.includes('0.5')) return decoded
   const [strings, traces] = decoded
   const s = (i) => strings[Number(i)]
   return traces.map((trace) => trace.map((span) => ({ service: s(span[0]), name: s(span[1]), resource: s(span[2]), trace_id: span[3], span_id: span[4], parent_id: span[5], meta: Object.fromEntries(Object.entries(span[9]).map(([k, v]) => [s(k), s(v)])) })))

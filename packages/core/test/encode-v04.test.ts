@@ -150,6 +150,8 @@ test('every integer and string format the writer uses decodes back', () => {
   writer.arrayHeader(0) // placeholder replaced below
   writer.reset()
   const strings = ['', 'a', 'x'.repeat(31), 'x'.repeat(32), 'y'.repeat(255), 'z'.repeat(256), 'w'.repeat(70_000), 'ü'.repeat(20)]
+  // Under 256 characters ASCII is copied char by char; a later non-ASCII character falls back to utf8.
+  strings.push('x'.repeat(100) + 'é', 'é' + 'x'.repeat(60), 'ü'.repeat(100), 'ü'.repeat(200), 'x'.repeat(254) + '€')
   const uints = [0, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1]
   // number(): integers of up to 32 bits in their smallest int form, anything else as float64.
   const numbers = [0, 1, 127, 128, 65536, 2 ** 32 - 1, 2 ** 32, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, 0.25, -0.5, 1e300]

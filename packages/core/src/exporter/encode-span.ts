@@ -163,6 +163,8 @@ export abstract class SpanEncoder implements PayloadEncoder {
   protected readonly fixedStrings: readonly string[]
   readonly #constants: readonly Uint8Array[]
   readonly #globalPairs: readonly Uint8Array[]
+  /** Every global pair, one after the other: what a span that set none of them itself gets. */
+  readonly #allGlobalPairs: Uint8Array
   readonly #globalKeys: readonly string[]
   /** 1 at the length of each global key (≤ 31 keys; more are looked up in meta span by span). */
   readonly #globalLength = new Uint8Array(SHORT_KEY + 1)
@@ -218,6 +220,12 @@ export abstract class SpanEncoder implements PayloadEncoder {
       both.set(b, a.length)
       return both
     })
+    this.#allGlobalPairs = new Uint8Array(this.#globalPairs.reduce((n, pair) => n + pair.length, 0))
+    let at = 0
+    for (const pair of this.#globalPairs) {
+      this.#allGlobalPairs.set(pair, at)
+      at += pair.length
+    }
   }
 
   get traceCount(): number {
@@ -444,7 +452,11 @@ export abstract class SpanEncoder implements PayloadEncoder {
       metaCount++
     }
     const globalKeys = this.#globalKeys
-    if (globalKeys.length <= 31) {
+    if (ownGlobals === 0 && globalKeys.length <= 31) {
+      // The usual case: the span set none of the global keys, so they go in one copy.
+      w.raw(this.#allGlobalPairs)
+      metaCount += globalKeys.length
+    } else if (globalKeys.length <= 31) {
       for (let i = 0; i < globalKeys.length; i++) {
         if ((ownGlobals & (1 << i)) === 0) {
           w.raw(this.#globalPairs[i])

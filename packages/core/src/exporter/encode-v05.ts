@@ -7,7 +7,7 @@ const MAX_INTERNED = 4096
 function indexBytes(index: number): Uint8Array {
   const writer = new MsgpackWriter(8, 8)
   writer.uint(index)
-  return writer.bytes()
+  return new Uint8Array(writer.bytes())
 }
 
 /**

@@ -173,13 +173,14 @@ export class MsgpackWriter {
 
   string(s: string): void {
     const len = s.length
-    // Short ASCII strings (most names, keys and tag values) are copied char by char: cheaper than a
-    // byte-length pass plus a utf8 write.
-    if (len < 32) {
-      this.#ensure(1 + len * 3)
+    // ASCII strings under 256 characters (names, keys, tag values, URLs, user agents) are copied char by
+    // char: cheaper than a byte-length pass plus a utf8 write, two calls into C++ each.
+    if (len < 0x100) {
+      const header = len < 32 ? 1 : 2
+      this.#ensure(header + len * 3)
       const buf = this.#buf
       const start = this.#pos
-      let pos = start + 1
+      let pos = start + header
       let i = 0
       for (; i < len; i++) {
         const c = s.charCodeAt(i)
@@ -187,7 +188,11 @@ export class MsgpackWriter {
         buf[pos++] = c
       }
       if (i === len) {
-        buf[start] = 0xa0 | len
+        if (header === 1) buf[start] = 0xa0 | len
+        else {
+          buf[start] = 0xd9
+          buf[start + 1] = len
+        }
         this.#pos = pos
         return
       }
@@ -310,9 +315,12 @@ export class MsgpackWriter {
   }
 }
 
-/** Pre-encodes a string as msgpack, for keys and fixed fragments. */
+/**
+ * Pre-encodes a string as msgpack, for keys and fixed fragments. A plain Uint8Array, not a Buffer, like
+ * every fragment given to `raw`: one array type keeps raw's copy loop monomorphic.
+ */
 export function encodeString(s: string): Uint8Array {
   const writer = new MsgpackWriter(64, 1 << 20)
   writer.string(s)
-  return writer.bytes()
+  return new Uint8Array(writer.bytes())
 }
