@@ -10,7 +10,8 @@ import type { Exporter } from './exporter.js'
 import { PayloadBuilder } from './payload-builder.js'
 import { splitPayload, transcodeV05ToV04 } from './payload-parts.js'
 import { Verdict, backoffMs, verdictFor, type RetryOptions } from './retry.js'
-import { UndiciTransport, type Transport, type TransportResponse } from './transport.js'
+import { SocketTransport } from './socket-transport.js'
+import type { Transport, TransportResponse } from './transport.js'
 
 /** `0.4`, `0.5`, or `auto`: v0.5 when `/info` lists it, v0.4 otherwise. */
 export type ProtocolPreference = ProtocolVersion | 'auto'
@@ -64,7 +65,7 @@ export interface AgentExporterOptions {
   readonly containerIdentity?: ContainerIdentity
   readonly decorations: SpanDecorations
   readonly diagnostics: Diagnostics
-  /** Replaces the undici transport. */
+  /** Replaces the socket transport. */
   readonly transport?: Transport
   /** Receives `rate_by_service` from each agent answer. */
   readonly onRates?: (rates: Readonly<Record<string, number>>) => void
@@ -209,7 +210,7 @@ export class AgentExporter implements Exporter {
     }
     this.#discoveryWaitMs = options.discoveryWaitMs ?? 500
     this.#diagnostics = options.diagnostics
-    this.#transport = options.transport ?? new UndiciTransport(options.url)
+    this.#transport = options.transport ?? new SocketTransport(options.url)
     this.#configuredMaxPayload = options.maxPayloadBytes ?? 8 * 1024 * 1024
     this.#builder = new PayloadBuilder(options.decorations, this.#configuredMaxPayload, {
       drop: (traceCount, spans, reason) => this.#drop(traceCount, spans, reason),
