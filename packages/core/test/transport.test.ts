@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -271,6 +272,16 @@ test('over a Unix socket', async (t) => {
   const transport = transportFor(t, new URL(`unix://${path}`))
   const answer = await transport.send('/v0.4/traces', 'PUT', json, Buffer.from('x'), 2000)
   assert.deepEqual(JSON.parse(answer.body), { path: '/v0.4/traces', host: 'localhost' })
+})
+
+test('https:// speaks TLS and checks the certificate (a self-signed one is refused with its code)', async (t) => {
+  const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures')
+  const server = createHttpsServer({ key: readFileSync(join(fixtures, 'tls-self-signed.key')), cert: readFileSync(join(fixtures, 'tls-self-signed.crt')) }, (_req, res) => res.end('{}'))
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  const transport = transportFor(t, new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}`))
+  await assert.rejects(transport.send('/info', 'GET', {}, undefined, 2000), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' })
 })
 
 test('an idle kept-alive connection does not hold the process open', async (t) => {
