@@ -13,7 +13,7 @@ export interface ResponseHead {
 }
 
 /** The agent's heads are a few hundred bytes; a longer one is not an agent's. */
-export const MAX_HEAD_BYTES = 64 * 1024
+const MAX_HEAD_BYTES = 64 * 1024
 const MAX_CHUNK_LINE = 1024
 const CRLF = Buffer.from('\r\n')
 const HEAD_END = Buffer.from('\r\n\r\n')

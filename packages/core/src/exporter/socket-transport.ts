@@ -11,7 +11,7 @@ const MAX_IDLE = 2
 const MAX_CHUNKED_BYTES = 2 * MAX_RESPONSE_BYTES
 
 /** A failure with a stable code, as Node's own network errors have: the exporter reports the code. */
-export class TransportError extends Error {
+class TransportError extends Error {
   readonly code: string
   constructor(code: string, message: string) {
     super(message)
@@ -69,7 +69,6 @@ interface Request {
   readonly head: string
   readonly body: Uint8Array | undefined
   readonly timeoutMs: number
-  readonly expectsBody: boolean
 }
 
 /** One socket to the agent and the exchange on it, if any. */
@@ -153,7 +152,7 @@ class Connection {
         }
         exchange.head = parsed
         if (!parsed.keepAlive) this.reusable = false
-        if (!exchange.request.expectsBody || parsed.status === 204 || parsed.status === 304) {
+        if (parsed.status === 204 || parsed.status === 304) {
           exchange.phase = Phase.done
         } else if (parsed.chunked) {
           exchange.phase = Phase.chunked
@@ -226,13 +225,10 @@ class Connection {
     if (exchange.head !== undefined) {
       // Once the status is in the agent has decided: a body cut short still answers with the status, so a
       // payload the agent took is never sent twice.
-      this.#complete(exchange, exchange.phase === Phase.untilClose && err === undefined ? undefined : err === undefined ? 'ECONNRESET' : codeOf(err))
+      this.#complete(exchange, err !== undefined ? codeOf(err) : exchange.phase === Phase.untilClose ? undefined : 'ECONNRESET')
       return
     }
-    this.exchange = undefined
-    clearTimeout(exchange.timer)
-    this.socket.destroy()
-    this.#owner.forget(this)
+    this.#detach(exchange)
     if (this.reused && !exchange.received) {
       // The agent closed a kept-alive connection as the request went out on it: it saw none of it.
       this.#owner.retry(exchange)
@@ -253,12 +249,17 @@ class Connection {
   }
 
   #fail(exchange: Exchange, err: Error): void {
+    this.#detach(exchange)
+    exchange.reject(err)
+  }
+
+  /** Ends the exchange without an answer and closes the connection. */
+  #detach(exchange: Exchange): void {
     this.exchange = undefined
     this.reusable = false
     clearTimeout(exchange.timer)
     this.socket.destroy()
     this.#owner.forget(this)
-    exchange.reject(err)
   }
 
   #complete(exchange: Exchange, bodyError?: string): void {
@@ -320,7 +321,7 @@ export class SocketTransport implements Transport {
     }
     if (body !== undefined || method !== 'GET') head += `content-length: ${body?.length ?? 0}\r\n`
     head += '\r\n'
-    const request: Request = { head, body, timeoutMs, expectsBody: true }
+    const request: Request = { head, body, timeoutMs }
     return new Promise((resolve, reject) => this.#start(new Exchange(request, resolve, reject), true))
   }
 
@@ -348,7 +349,6 @@ export class SocketTransport implements Transport {
 
   /** A kept-alive connection was found closed before any answer: once more, on a new one. */
   retry(exchange: Exchange): void {
-    exchange.received = false
     this.#start(new Exchange(exchange.request, exchange.resolve, exchange.reject), false)
   }
 
