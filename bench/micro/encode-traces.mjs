@@ -17,6 +17,7 @@ const { createTracer } = await import(new URL('index.js', dist).href)
 const { InMemoryExporter } = await import(new URL('testing.js', dist).href)
 const { V04Encoder } = await import(new URL('exporter/encode-v04.js', dist).href)
 const { V05Encoder } = await import(new URL('exporter/encode-v05.js', dist).href)
+const { BufferPool } = await import(new URL('exporter/buffer-pool.js', dist).href)
 
 // A web request of 10 spans as the framework packages and an app make it: the server span, two queries,
 // an outbound call, six spans of user code; ids, URLs and queries vary as they do in an app.
@@ -49,11 +50,17 @@ const priority = (span) => (span.trace.localRoot === span ? { _sampling_priority
 
 let encode // () => Buffer
 if (which === 'ours-0.4' || which === 'ours-0.5') {
-  const encoder = which === 'ours-0.5' ? new V05Encoder(decorations, 64 << 20) : new V04Encoder(decorations, 64 << 20)
+  // As the exporter uses them: payloads are written into pooled buffers, and a payload's buffer goes
+  // back to the pool once the agent has answered (here: when the next payload starts; timed).
+  const pool = new BufferPool()
+  const encoder = which === 'ours-0.5' ? new V05Encoder(decorations, 64 << 20, pool) : new V04Encoder(decorations, 64 << 20, pool)
+  let sent
   encode = () => {
+    if (sent !== undefined) pool.release(sent)
     encoder.begin()
     for (let i = 0; i < chunks.length; i++) if (!encoder.append(chunks[i])) throw new Error('payload full')
-    return encoder.finish()
+    sent = encoder.finish()
+    return sent
   }
 } else if (which === 'dd-trace-0.4' || which === 'dd-trace-0.5') {
   const require = createRequire(import.meta.url)

@@ -7,6 +7,11 @@ import { createTracer } from '../src/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
 import type { Span } from '../src/span.js'
 import { V04Encoder } from '../src/exporter/encode-v04.js'
+import { BufferPool } from '../src/exporter/buffer-pool.js'
+import { decode } from '@msgpack/msgpack'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 
 /** A transport seam that records requests and answers when told to. */
 class RecordingTransport implements Transport {
@@ -147,4 +152,51 @@ test('after shutdown chunks are refused and counted', async () => {
 
 test('mock timers are restored', () => {
   assert.equal(typeof mock.timers.reset, 'function')
+})
+
+test('with the socket transport, payload buffers go back to the pool once the agent answers, and each payload arrives whole', async (t) => {
+  const bodies: Buffer[] = []
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = []
+    req.on('data', (part: Buffer) => parts.push(part))
+    req.on('end', () => {
+      bodies.push(Buffer.concat(parts))
+      res.setHeader('content-type', 'application/json')
+      res.end('{"rate_by_service":{}}')
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const pool = new BufferPool()
+  const e = new AgentExporter({
+    url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    decorations: { service: 'svc', globalMeta: {}, processId: 1 },
+    diagnostics: new Diagnostics(false, { write() {} }),
+    discovery: false,
+    containerIdentity: { containerId: undefined, entityId: undefined },
+    bufferPool: pool
+  })
+  t.after(async () => {
+    await e.shutdown()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  const memory = new InMemoryExporter()
+  const tracer = createTracer({ service: 'svc', exporter: memory, flushOnExit: false })
+  for (let round = 0; round < 3; round++) {
+    // Each round's payload is written into the block the last one gave back: what arrived before must
+    // be exactly what was sent then.
+    for (let i = 0; i < 20; i++) tracer.startSpan(`round${round}`, { resource: `r${round}-${i}` }).finish()
+    for (const chunk of memory.chunks()) e.export(chunk)
+    memory.reset()
+    await e.flush()
+    assert.equal(pool.freeCount, 1, `round ${round}: the one block is back in the pool`)
+  }
+  assert.equal(bodies.length, 3)
+  bodies.forEach((body, round) => {
+    const traces = decode(body, { useBigInt64: true }) as { name: string; resource: string }[][]
+    assert.deepEqual(
+      traces.map(([span]) => `${span.name} ${span.resource}`),
+      Array.from({ length: 20 }, (_, i) => `round${round} r${round}-${i}`)
+    )
+  })
 })

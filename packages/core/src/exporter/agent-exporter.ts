@@ -7,6 +7,7 @@ import { AgentDiscovery, DiscoveryStatus, type AgentInfo } from './agent-info.js
 import { readContainerIdentity, type ContainerIdentity } from './container-id.js'
 import type { EncodedPayload, ProtocolVersion, SpanDecorations } from './encode-span.js'
 import type { Exporter } from './exporter.js'
+import { BufferPool } from './buffer-pool.js'
 import { PayloadBuilder } from './payload-builder.js'
 import { splitPayload, transcodeV05ToV04 } from './payload-parts.js'
 import { Verdict, backoffMs, verdictFor, type RetryOptions } from './retry.js'
@@ -67,6 +68,11 @@ export interface AgentExporterOptions {
   readonly diagnostics: Diagnostics
   /** Replaces the socket transport. */
   readonly transport?: Transport
+  /**
+   * Where payloads are written and given back once the agent has answered. Default: a pool of its own
+   * with the socket transport, none with a `transport` given (which may keep what it was sent).
+   */
+  readonly bufferPool?: BufferPool
   /** Receives `rate_by_service` from each agent answer. */
   readonly onRates?: (rates: Readonly<Record<string, number>>) => void
   /** Receives what `/info` says, each time it changes (undefined: the agent has no /info). */
@@ -171,6 +177,7 @@ export class AgentExporter implements Exporter {
   readonly #health: ExporterHealth
   readonly #configuredMaxPayload: number
   readonly #builder: PayloadBuilder
+  readonly #pool: BufferPool | undefined
   #v05Refused = false
 
   /** Chunks exported since the last turn, not yet encoded. */
@@ -212,12 +219,21 @@ export class AgentExporter implements Exporter {
     this.#diagnostics = options.diagnostics
     this.#transport = options.transport ?? new SocketTransport(options.url)
     this.#configuredMaxPayload = options.maxPayloadBytes ?? 8 * 1024 * 1024
-    this.#builder = new PayloadBuilder(options.decorations, this.#configuredMaxPayload, {
-      drop: (traceCount, spans, reason) => this.#drop(traceCount, spans, reason),
-      dropSpans: (spans, reason) => this.#dropSpans(spans, reason),
-      tooLarge: (name) =>
-        this.#diagnostics.warn('too-large', `a span (${name}) is larger than the payload limit (${this.#builder.maxPayloadBytes} bytes) and was dropped`)
-    })
+    // Payload buffers are reused once the agent has answered, which only our own transport promises:
+    // it holds no body past its answer. A transport given in the options may keep what it was sent.
+    const pool = options.bufferPool ?? (options.transport === undefined ? new BufferPool() : undefined)
+    this.#pool = pool
+    this.#builder = new PayloadBuilder(
+      options.decorations,
+      this.#configuredMaxPayload,
+      {
+        drop: (traceCount, spans, reason) => this.#drop(traceCount, spans, reason),
+        dropSpans: (spans, reason) => this.#dropSpans(spans, reason),
+        tooLarge: (name) =>
+          this.#diagnostics.warn('too-large', `a span (${name}) is larger than the payload limit (${this.#builder.maxPayloadBytes} bytes) and was dropped`)
+      },
+      pool
+    )
     this.#onRates = options.onRates
     const onAgentInfo = options.onAgentInfo
     const stats = options.stats
@@ -481,6 +497,8 @@ export class AgentExporter implements Exporter {
     this.#health.inFlightRequests++
     const sending: Promise<void> = runSuppressed(() => this.#sendSafely(payload)).finally(() => {
       payload.settled = true
+      // Sent, dropped, or handed on as parts that are new buffers: these bytes are read no more.
+      this.#pool?.release(payload.bytes)
       this.#inFlight.delete(sending)
       this.#health.inFlightBytes -= bytes
       this.#health.inFlightRequests--

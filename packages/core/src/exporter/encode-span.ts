@@ -1,4 +1,5 @@
 import type { Span } from '../span.js'
+import type { BufferPool } from './buffer-pool.js'
 import { MsgpackWriter, PayloadTooLargeError } from './msgpack-writer.js'
 import {
   Limits,
@@ -159,6 +160,8 @@ export abstract class SpanEncoder implements PayloadEncoder {
   abstract readonly protocol: ProtocolVersion
   protected readonly writer: MsgpackWriter
   protected readonly maxPayloadBytes: number
+  /** Where finished payloads are written; undefined: new memory each time. */
+  protected readonly pool: BufferPool | undefined
   /** The fixed strings, in the order the `constants` fragments were built from. */
   protected readonly fixedStrings: readonly string[]
   readonly #constants: readonly Uint8Array[]
@@ -191,9 +194,11 @@ export abstract class SpanEncoder implements PayloadEncoder {
     maxPayloadBytes: number,
     constant: (s: string, index: number) => Uint8Array,
     fieldKeys: readonly Uint8Array[] | undefined,
-    spanHeader: number
+    spanHeader: number,
+    pool: BufferPool | undefined
   ) {
     this.maxPayloadBytes = maxPayloadBytes
+    this.pool = pool
     this.writer = new MsgpackWriter(Math.min(64 * 1024, maxPayloadBytes), maxPayloadBytes)
     this.#rawService = decorations.service
     this.#service = normalizeService(asText(decorations.service))

@@ -1,3 +1,4 @@
+import type { BufferPool } from './buffer-pool.js'
 import { encodeString } from './msgpack-writer.js'
 import { FIELDS, SpanEncoder, type SpanDecorations } from './encode-span.js'
 
@@ -16,8 +17,9 @@ export class V04Encoder extends SpanEncoder {
   #header = 0
   #mark = 0
 
-  constructor(decorations: SpanDecorations, maxPayloadBytes: number) {
-    super(decorations, maxPayloadBytes, (s) => encodeString(s), FIELD_KEYS, 0x80 | FIELDS.length)
+  /** `pool`: where finished payloads are written (see BufferPool); new memory each time without one. */
+  constructor(decorations: SpanDecorations, maxPayloadBytes: number, pool?: BufferPool) {
+    super(decorations, maxPayloadBytes, (s) => encodeString(s), FIELD_KEYS, 0x80 | FIELDS.length, pool)
   }
 
   protected get writerBase(): number {
@@ -36,7 +38,7 @@ export class V04Encoder extends SpanEncoder {
 
   finish(): Buffer {
     this.writer.patchHeader32(this.#header, this.traceCount)
-    return this.writer.bytes()
+    return this.writer.bytes(this.pool)
   }
 
   protected str(s: string): void {

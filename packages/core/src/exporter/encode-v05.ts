@@ -1,3 +1,4 @@
+import type { BufferPool } from './buffer-pool.js'
 import { MsgpackWriter } from './msgpack-writer.js'
 import { FIELDS, SpanEncoder, type SpanDecorations } from './encode-span.js'
 
@@ -33,9 +34,10 @@ export class V05Encoder extends SpanEncoder {
   #markStrings = 0
   #markCount = 0
 
-  constructor(decorations: SpanDecorations, maxPayloadBytes: number) {
+  /** `pool`: where finished payloads are written (see BufferPool); new memory each time without one. */
+  constructor(decorations: SpanDecorations, maxPayloadBytes: number, pool?: BufferPool) {
     // Fixed string i sits at index i + 1, after "".
-    super(decorations, maxPayloadBytes, (_s, i) => indexBytes(i + 1), undefined, 0x90 | FIELDS.length)
+    super(decorations, maxPayloadBytes, (_s, i) => indexBytes(i + 1), undefined, 0x90 | FIELDS.length, pool)
     this.#strings = new MsgpackWriter(Math.min(16 * 1024, maxPayloadBytes), maxPayloadBytes)
   }
 
@@ -77,7 +79,7 @@ export class V05Encoder extends SpanEncoder {
 
   finish(): Buffer {
     this.writer.patchHeader32(this.#header, this.traceCount)
-    const out = Buffer.allocUnsafe(this.byteLength)
+    const out = this.pool === undefined ? Buffer.allocUnsafe(this.byteLength) : this.pool.take(this.byteLength)
     out[0] = 0x92
     out[1] = 0xdd
     out.writeUInt32BE(this.#count, 2)

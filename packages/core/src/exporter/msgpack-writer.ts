@@ -1,3 +1,5 @@
+import type { BufferPool } from './buffer-pool.js'
+
 /** Thrown when a payload would pass the writer's hard cap; the caller drops or splits what it was writing. */
 export class PayloadTooLargeError extends Error {
   readonly code = 'ERR_DATADOG_APM_PAYLOAD_TOO_LARGE'
@@ -38,11 +40,11 @@ export class MsgpackWriter {
     this.#pos = length
   }
 
-  /** A copy of the bytes written so far. */
-  bytes(): Buffer {
+  /** A copy of the bytes written so far, in a buffer from `pool` when one is given. */
+  bytes(pool?: BufferPool): Buffer {
     // allocUnsafe + copy: Buffer.from(subarray) zero-fills first, which measured as much as half the
     // encode time of a large payload.
-    const out = Buffer.allocUnsafe(this.#pos)
+    const out = pool === undefined ? Buffer.allocUnsafe(this.#pos) : pool.take(this.#pos)
     this.#buf.copy(out, 0, 0, this.#pos)
     return out
   }

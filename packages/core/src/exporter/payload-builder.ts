@@ -1,4 +1,5 @@
 import type { Span } from '../span.js'
+import type { BufferPool } from './buffer-pool.js'
 import type { EncodedPayload, PayloadEncoder, ProtocolVersion, SpanDecorations } from './encode-span.js'
 import { V04Encoder } from './encode-v04.js'
 import { V05Encoder } from './encode-v05.js'
@@ -26,11 +27,14 @@ export class PayloadBuilder {
   #maxPayload: number
   #encoders: Partial<Record<ProtocolVersion, PayloadEncoder>> = {}
   #open: PayloadEncoder | undefined
+  readonly #pool: BufferPool | undefined
 
-  constructor(decorations: SpanDecorations, maxPayloadBytes: number, drops: DropSink) {
+  /** `pool`: where payloads are written; whoever sends them gives their bytes back to it. */
+  constructor(decorations: SpanDecorations, maxPayloadBytes: number, drops: DropSink, pool?: BufferPool) {
     this.#decorations = decorations
     this.#maxPayload = maxPayloadBytes
     this.#drops = drops
+    this.#pool = pool
   }
 
   get maxPayloadBytes(): number {
@@ -117,7 +121,7 @@ export class PayloadBuilder {
   #encoder(protocol: ProtocolVersion): PayloadEncoder {
     let encoder = this.#encoders[protocol]
     if (encoder === undefined) {
-      encoder = protocol === '0.5' ? new V05Encoder(this.#decorations, this.#maxPayload) : new V04Encoder(this.#decorations, this.#maxPayload)
+      encoder = protocol === '0.5' ? new V05Encoder(this.#decorations, this.#maxPayload, this.#pool) : new V04Encoder(this.#decorations, this.#maxPayload, this.#pool)
       this.#encoders[protocol] = encoder
     }
     return encoder
