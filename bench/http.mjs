@@ -3,6 +3,8 @@
 // CPU 0 and wrk to CPU 1; variants are interleaved over repetitions; medians of req/s, server CPU per
 // request, p50/p99 and RSS, with ratios to the untraced run of the same repetition.
 // Usage: node bench/http.mjs [--reps N] [--seconds S] [--frameworks express,fastify] [--variants ...] [--nodes 20|24|both] [--node24 PATH]
+//   [--load F] [--load-variants ...]: then each of those variants (default untraced,ours,dd-trace,otel) serves a fixed
+//   rate of F × the untraced throughput (default 0.5; 0 skips it) from bench/load.mjs, for latency at the same load.
 // BENCH_SERVER=path runs another server script with the same arguments (for experiments).
 // --soak S: instead, each variant (default untraced,ours) serves one S-second wrk run while its RSS is
 // read from /proc every S/10 s: is it flat? Written to bench/results/http-soak.md.
@@ -98,6 +100,43 @@ async function measure(node, framework, variant, sinkUrl) {
 }
 
 const soak = Number(option('--soak', 0))
+// Latency at the same offered load: each variant gets the same fixed request rate (a fraction of the
+// untraced throughput just measured) from bench/load.mjs, an open-loop generator.
+const loadFraction = Number(option('--load', 0.5))
+const loadVariants = option('--load-variants', 'untraced,ours,dd-trace,otel')
+  .split(',')
+  .filter((v) => variants.includes(v))
+
+async function measureAtRate(node, framework, variant, sinkUrl, rate) {
+  const { server, read, url } = await startServer(node, framework, variant, sinkUrl)
+  const out = spawnSync('taskset', ['-c', '1', process.execPath, `${here}load.mjs`, url, String(rate), String(seconds), '--warmup', '2'], { encoding: 'utf8' })
+  server.kill('SIGTERM')
+  await read(/\{"cpuSeconds".*\}/)
+  if (out.status !== 0) throw new Error(`load.mjs failed: ${out.stderr}`)
+  return JSON.parse(out.stdout.trim().split('\n').at(-1))
+}
+
+async function fixedLoad(node, framework, rate) {
+  const runs = Object.fromEntries(loadVariants.map((v) => [v, []]))
+  for (let r = 0; r < reps; r++) {
+    const order = loadVariants.map((_, i) => loadVariants[(i + r) % loadVariants.length])
+    for (const variant of order) runs[variant].push(await measureAtRate(node, framework, variant, sink.url, rate))
+  }
+  log()
+  log(`Latency at the same offered load: ${rate} req/s (${loadFraction} × untraced throughput), open loop (bench/load.mjs, 64 connections, latency from when each request was due)`)
+  log()
+  log('| variant | answered req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | p99 ratio |')
+  log('|---|---:|---:|---:|---:|---:|---:|')
+  const base = runs.untraced ?? []
+  for (const variant of loadVariants) {
+    const rs = runs[variant]
+    const m = (key) => median(rs.map((x) => x[key]))
+    const p99ratio = median(rs.map((x, i) => x.p99 / (base[i]?.p99 ?? NaN)))
+    log(`| ${variant} | ${m('completedPerSecond').toFixed(0)} | ${m('p50').toFixed(2)} | ${m('p90').toFixed(2)} | ${m('p99').toFixed(2)} | ${m('p999').toFixed(2)} | ${p99ratio.toFixed(2)} |`)
+    const errors = rs.map((x) => x.errors).filter((n) => n > 0)
+    if (errors.length > 0) log(`  ${variant}: ${errors.join(', ')} bad answers`)
+  }
+}
 
 function rssMb(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -180,6 +219,7 @@ for (const node of nodes) {
       const errors = rs.map((x) => x.errors).filter(Boolean)
       if (errors.length > 0) log(`  ${variant}: ${errors.join('; ')}`)
     }
+    if (loadFraction > 0 && base.length > 0 && loadVariants.length > 0) await fixedLoad(node, framework, Math.round(loadFraction * median(base.map((x) => x.rps))))
   }
 }
 sink.child.kill('SIGTERM')
