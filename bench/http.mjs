@@ -109,11 +109,18 @@ const loadVariants = option('--load-variants', 'untraced,ours,dd-trace,otel')
 
 async function measureAtRate(node, framework, variant, sinkUrl, rate) {
   const { server, read, url } = await startServer(node, framework, variant, sinkUrl)
-  const out = spawnSync('taskset', ['-c', '1', process.execPath, `${here}load.mjs`, url, String(rate), String(seconds), '--warmup', '2'], { encoding: 'utf8' })
+  const load = spawn('taskset', ['-c', '1', process.execPath, `${here}load.mjs`, url, String(rate), String(seconds), '--warmup', '2'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let text = ''
+  load.stdout.on('data', (d) => (text += d))
+  // Server CPU from the end of the warm-up (load.mjs connects for 200 ms first).
+  const mark = setTimeout(() => server.kill('SIGUSR2'), 2200)
+  const code = await new Promise((resolve) => load.on('exit', resolve))
+  clearTimeout(mark)
   server.kill('SIGTERM')
-  await read(/\{"cpuSeconds".*\}/)
-  if (out.status !== 0) throw new Error(`load.mjs failed: ${out.stderr}`)
-  return JSON.parse(out.stdout.trim().split('\n').at(-1))
+  const [json] = await read(/\{"cpuSeconds".*\}/)
+  if (code !== 0) throw new Error(`load.mjs exited ${code}`)
+  const result = JSON.parse(text.trim().split('\n').at(-1))
+  return { ...result, cpuUsPerRequest: (JSON.parse(json).cpuSeconds * 1e6) / result.measured }
 }
 
 async function fixedLoad(node, framework, rate) {
@@ -123,18 +130,21 @@ async function fixedLoad(node, framework, rate) {
     for (const variant of order) runs[variant].push(await measureAtRate(node, framework, variant, sink.url, rate))
   }
   log()
-  log(`Latency at the same offered load: ${rate} req/s (${loadFraction} × untraced throughput), open loop (bench/load.mjs, 64 connections, latency from when each request was due)`)
+  log(`Latency at the same offered load: ${rate} req/s (${loadFraction} × untraced throughput), open loop (bench/load.mjs, 64 connections); server CPU per request answered after the warm-up`)
   log()
-  log('| variant | answered req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | p99 ratio |')
-  log('|---|---:|---:|---:|---:|---:|---:|')
+  log('| variant | answered req/s | server CPU µs/req | added µs/req | p50 ms | p90 ms | p99 ms | p99.9 ms | p99 ratio |')
+  log('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
   const base = runs.untraced ?? []
   for (const variant of loadVariants) {
     const rs = runs[variant]
     const m = (key) => median(rs.map((x) => x[key]))
     const p99ratio = median(rs.map((x, i) => x.p99 / (base[i]?.p99 ?? NaN)))
-    log(`| ${variant} | ${m('completedPerSecond').toFixed(0)} | ${m('p50').toFixed(2)} | ${m('p90').toFixed(2)} | ${m('p99').toFixed(2)} | ${m('p999').toFixed(2)} | ${p99ratio.toFixed(2)} |`)
+    const added = variant === 'untraced' || base.length === 0 ? '—' : (m('cpuUsPerRequest') - median(base.map((x) => x.cpuUsPerRequest))).toFixed(1)
+    log(`| ${variant} | ${m('completedPerSecond').toFixed(0)} | ${m('cpuUsPerRequest').toFixed(1)} | ${added} | ${m('p50').toFixed(2)} | ${m('p90').toFixed(2)} | ${m('p99').toFixed(2)} | ${m('p999').toFixed(2)} | ${p99ratio.toFixed(2)} |`)
     const errors = rs.map((x) => x.errors).filter((n) => n > 0)
     if (errors.length > 0) log(`  ${variant}: ${errors.join(', ')} bad answers`)
+    const behind = rs.filter((x) => x.unanswered > 0).length
+    if (behind > 0) log(`  ${variant}: saturated in ${behind} of ${rs.length} runs (requests still unanswered at the end): its latency there is queueing`)
   }
 }
 

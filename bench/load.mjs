@@ -28,6 +28,7 @@ const request = Buffer.from(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: 
 const total = Math.round(rate * (warmup + seconds))
 const latencies = new Float64Array(Math.round(rate * seconds) + 1)
 let recorded = 0
+let answered = 0 // answered requests due after the warm-up
 let completed = 0
 let errors = 0
 let sent = 0
@@ -38,7 +39,10 @@ let start = 0
 
 function record(due, now) {
   completed++
-  if (due >= start + warmup * 1000 && recorded < latencies.length) latencies[recorded++] = now - due
+  if (due >= start + warmup * 1000 && recorded < latencies.length) {
+    latencies[recorded++] = now - due
+    answered++
+  }
 }
 
 function open() {
@@ -112,6 +116,7 @@ process.stdout.write(
     offered: rate,
     completedPerSecond: completed / (warmup + seconds),
     unanswered: sent - completed,
+    measured: answered,
     p50: at(0.5),
     p90: at(0.9),
     p99: at(0.99),
