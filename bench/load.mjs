@@ -28,7 +28,6 @@ const request = Buffer.from(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: 
 const total = Math.round(rate * (warmup + seconds))
 const latencies = new Float64Array(Math.round(rate * seconds) + 1)
 let recorded = 0
-let answered = 0 // answered requests due after the warm-up
 let completed = 0
 let errors = 0
 let sent = 0
@@ -39,10 +38,7 @@ let start = 0
 
 function record(due, now) {
   completed++
-  if (due >= start + warmup * 1000 && recorded < latencies.length) {
-    latencies[recorded++] = now - due
-    answered++
-  }
+  if (due >= start + warmup * 1000 && recorded < latencies.length) latencies[recorded++] = now - due
 }
 
 function open() {
@@ -105,6 +101,7 @@ const ticker = setInterval(pump, 1)
 await new Promise((resolve) => setTimeout(resolve, (warmup + seconds) * 1000 + 20))
 clearInterval(ticker)
 const end = performance.now()
+const answered = recorded // answered requests due after the warm-up
 // Requests still unanswered count at their age now: a saturated server shows as such.
 for (const at of [...backlog, ...conns.filter((c) => c.busy).map((c) => c.due)]) {
   if (at >= start + warmup * 1000 && recorded < latencies.length) latencies[recorded++] = end - at

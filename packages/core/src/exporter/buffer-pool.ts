@@ -66,3 +66,8 @@ export class BufferPool {
     return this.#free.length
   }
 }
+
+/** `size` uninitialized bytes: from `pool` when there is one, else new memory. */
+export function payloadBuffer(size: number, pool: BufferPool | undefined): Buffer {
+  return pool === undefined ? Buffer.allocUnsafe(size) : pool.take(size)
+}

@@ -1,4 +1,4 @@
-import type { BufferPool } from './buffer-pool.js'
+import { payloadBuffer, type BufferPool } from './buffer-pool.js'
 import { MsgpackWriter } from './msgpack-writer.js'
 import { FIELDS, SpanEncoder, type SpanDecorations } from './encode-span.js'
 
@@ -79,7 +79,7 @@ export class V05Encoder extends SpanEncoder {
 
   finish(): Buffer {
     this.writer.patchHeader32(this.#header, this.traceCount)
-    const out = this.pool === undefined ? Buffer.allocUnsafe(this.byteLength) : this.pool.take(this.byteLength)
+    const out = payloadBuffer(this.byteLength, this.pool)
     out[0] = 0x92
     out[1] = 0xdd
     out.writeUInt32BE(this.#count, 2)

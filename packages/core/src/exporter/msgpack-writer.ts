@@ -1,4 +1,4 @@
-import type { BufferPool } from './buffer-pool.js'
+import { payloadBuffer, type BufferPool } from './buffer-pool.js'
 
 /** Thrown when a payload would pass the writer's hard cap; the caller drops or splits what it was writing. */
 export class PayloadTooLargeError extends Error {
@@ -44,7 +44,7 @@ export class MsgpackWriter {
   bytes(pool?: BufferPool): Buffer {
     // allocUnsafe + copy: Buffer.from(subarray) zero-fills first, which measured as much as half the
     // encode time of a large payload.
-    const out = pool === undefined ? Buffer.allocUnsafe(this.#pos) : pool.take(this.#pos)
+    const out = payloadBuffer(this.#pos, pool)
     this.#buf.copy(out, 0, 0, this.#pos)
     return out
   }
