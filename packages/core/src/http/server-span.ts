@@ -4,6 +4,7 @@ import type { Span } from '../span.js'
 import type { SpanContext } from '../span-context.js'
 import type { Tracer } from '../tracer.js'
 import { clientIp } from './client-ip.js'
+import { detachKeepAliveTimer } from './keep-alive.js'
 import { addHeaderTags, parseHeaderTags, type HeaderTag } from './header-tags.js'
 import { obfuscateUrl, queryObfuscator, type QueryObfuscator } from './query-obfuscation.js'
 import { parseStatusRanges, statusPredicate } from './status-ranges.js'
@@ -216,5 +217,6 @@ export class HttpServerTracing {
       }
     }
     span.finish()
+    detachKeepAliveTimer(req)
   }
 }
