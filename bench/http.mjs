@@ -8,6 +8,9 @@
 // BENCH_SERVER=path runs another server script with the same arguments (for experiments).
 // --soak S: instead, each variant (default untraced,ours) serves one S-second wrk run while its RSS is
 // read from /proc every S/10 s: is it flat? Written to bench/results/http-soak.md.
+//   [--soak-rate R --connections C]: the soak's load is instead R req/s spread over C keep-alive connections
+//   (bench/load.mjs --spread: each connection sends a request every C / R s), and the table gains the
+//   server CPU per request after the first tenth; written to bench/results/http-soak-spread.md.
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
@@ -28,6 +31,8 @@ const nodes = whichNodes === '20' ? [process.execPath] : whichNodes === '24' ? [
 requireWrk('bench/http.mjs')
 
 const soak = Number(option('--soak', 0))
+const soakRate = Number(option('--soak-rate', 0))
+const soakConnections = Number(option('--connections', 1000))
 // Latency at the same offered load: each variant gets the same fixed request rate (a fraction of the
 // untraced throughput just measured) from bench/load.mjs, an open-loop generator.
 const loadFraction = Number(option('--load', 0.5))
@@ -86,7 +91,10 @@ function rssMb(pid) {
 /** One long run: RSS samples over the window, and the run's throughput. */
 async function soakOnce(node, framework, variant, sinkUrl) {
   const { server, read, url } = await startServer(node, framework, variant, sinkUrl)
-  const load = spawn('taskset', ['-c', '1', 'wrk', '-t1', '-c32', `-d${soak}s`, '--latency', url], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const load =
+    soakRate > 0
+      ? spawn('taskset', ['-c', '1', process.execPath, `${here}load.mjs`, url, String(soakRate), String(soak), '--warmup', '0', '--connections', String(soakConnections), '--spread'], { stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn('taskset', ['-c', '1', 'wrk', '-t1', '-c32', `-d${soak}s`, '--latency', url], { stdio: ['ignore', 'pipe', 'ignore'] })
   let text = ''
   load.stdout.on('data', (d) => (text += d))
   const done = new Promise((resolve) => load.on('exit', resolve))
@@ -94,11 +102,15 @@ async function soakOnce(node, framework, variant, sinkUrl) {
   for (let i = 1; i <= 10; i++) {
     await sleep((soak * 1000) / 10 - 50)
     samples.push(rssMb(server.pid))
+    // Server CPU is counted from here: the start-up (loading and compiling) is not the requests' cost.
+    if (i === 1) server.kill('SIGUSR2')
   }
   await done
   server.kill('SIGTERM')
-  await read(/\{"cpuSeconds".*\}/)
-  return { samples, rps: parseWrk(text).rps }
+  const [json] = await read(/\{"cpuSeconds".*\}/)
+  if (soakRate === 0) return { samples, rps: parseWrk(text).rps }
+  const result = JSON.parse(text.trim().split('\n').at(-1))
+  return { samples, rps: result.completedPerSecond, cpuUs: (JSON.parse(json).cpuSeconds * 1e6) / (result.completedPerSecond * soak * 0.9) }
 }
 
 const out = []
@@ -110,26 +122,29 @@ const sink = await startSink()
 if (soak > 0) {
   const soakVariants = option('--variants', 'untraced,ours').split(',')
   log(`# HTTP soak — ${new Date().toISOString()}`)
-  log(`machine: ${cpus().length} × ${cpus()[0]?.model}; server on CPU 0, wrk -t1 -c32 and the sink on CPU 1; one ${soak} s run per variant, RSS read every ${soak / 10} s`)
-  log(`command: node bench/http.mjs --soak ${soak} --frameworks ${frameworks.join(',')} --variants ${soakVariants.join(',')}${whichNodes === 'both' ? '' : ` --nodes ${whichNodes}`}`)
+  const load = soakRate > 0 ? `bench/load.mjs at ${soakRate} req/s spread over ${soakConnections} keep-alive connections (each sends a request every ${(soakConnections / soakRate).toFixed(2)} s)` : 'wrk -t1 -c32'
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model}; server on CPU 0, ${load} and the sink on CPU 1; one ${soak} s run per variant, RSS read every ${soak / 10} s`)
+  log(`command: node bench/http.mjs --soak ${soak}${soakRate > 0 ? ` --soak-rate ${soakRate} --connections ${soakConnections}` : ''} --frameworks ${frameworks.join(',')} --variants ${soakVariants.join(',')}${whichNodes === 'both' ? '' : ` --nodes ${whichNodes}`}`)
   for (const node of nodes) {
     const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim()
     for (const framework of frameworks) {
       log()
       log(`## ${framework} 5, Node ${version}`)
       log()
-      log(`| variant | req/s | RSS MB at ${soak / 10} s … ${soak} s | highest RSS, first half → second half, MB |`)
-      log('|---|---:|---|---:|')
+      const cpu = soakRate > 0
+      log(`| variant | req/s |${cpu ? ' server CPU µs/req |' : ''} RSS MB at ${soak / 10} s … ${soak} s | highest RSS, first half → second half, MB |`)
+      log(`|---|---:|${cpu ? '---:|' : ''}---|---:|`)
       for (const variant of soakVariants) {
-        const { samples, rps } = await soakOnce(node, framework, variant, sink.url)
-        log(`| ${variant} | ${rps.toFixed(0)} | ${samples.map((x) => x.toFixed(0)).join(' ')} | ${Math.max(...samples.slice(0, 5)).toFixed(0)} → ${Math.max(...samples.slice(5)).toFixed(0)} |`)
+        const { samples, rps, cpuUs } = await soakOnce(node, framework, variant, sink.url)
+        log(`| ${variant} | ${rps.toFixed(0)} |${cpu ? ` ${cpuUs.toFixed(1)} |` : ''} ${samples.map((x) => x.toFixed(0)).join(' ')} | ${Math.max(...samples.slice(0, 5)).toFixed(0)} → ${Math.max(...samples.slice(5)).toFixed(0)} |`)
       }
     }
   }
   sink.child.kill('SIGTERM')
   mkdirSync(`${here}results`, { recursive: true })
-  writeFileSync(`${here}results/http-soak.md`, out.join('\n') + '\n')
-  console.log('written to bench/results/http-soak.md')
+  const file = soakRate > 0 ? 'http-soak-spread.md' : 'http-soak.md'
+  writeFileSync(`${here}results/${file}`, out.join('\n') + '\n')
+  console.log(`written to bench/results/${file}`)
   process.exit(0)
 }
 log(`# HTTP benchmark — ${new Date().toISOString()}`)

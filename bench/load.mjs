@@ -4,7 +4,10 @@
 // queued behind it, which wrk's closed loop hides). A request sent at once is timed from its write, so
 // this process's own timer granularity (~1 ms) is not charged to the server. Responses must carry
 // content-length.
-// Usage: node bench/load.mjs URL RATE SECONDS [--warmup S] [--connections N]
+// --spread: a due request takes the connection idle the longest (not the one idle the shortest), so every
+// connection carries one request every connections / rate seconds, as behind a load balancer that keeps
+// many connections open; what a server keeps per idle connection then shows in its memory.
+// Usage: node bench/load.mjs URL RATE SECONDS [--warmup S] [--connections N] [--spread]
 // Prints one JSON line: offered and completed rates, latency percentiles in ms, errors.
 import { connect } from 'node:net'
 import { performance } from 'node:perf_hooks'
@@ -19,8 +22,9 @@ const rate = Number(rateText)
 const seconds = Number(secondsText)
 const warmup = option('--warmup', 2)
 const connections = option('--connections', 64)
+const spread = rest.includes('--spread')
 if (!(rate > 0) || !(seconds > 0)) {
-  console.error('usage: node bench/load.mjs URL RATE SECONDS [--warmup S] [--connections N]')
+  console.error('usage: node bench/load.mjs URL RATE SECONDS [--warmup S] [--connections N] [--spread]')
   process.exit(2)
 }
 
@@ -88,7 +92,7 @@ function pump() {
   const due = Math.min(total, Math.floor(((now - start) * rate) / 1000) + 1)
   for (; sent < due; sent++) {
     const at = start + (sent * 1000) / rate
-    const conn = idle.pop()
+    const conn = spread ? idle.shift() : idle.pop()
     if (conn === undefined) backlog.push(at)
     else send(conn, now)
   }

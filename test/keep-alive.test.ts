@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { Agent as HttpAgent, createServer, request, type IncomingMessage, type RequestListener, type Server } from 'node:http'
-import { connect, type AddressInfo, type Socket } from 'node:net'
+import { connect as http2Connect } from 'node:http2'
 import { createRequire } from 'node:module'
+import { connect, type AddressInfo, type Socket } from 'node:net'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { setFlagsFromString } from 'node:v8'
@@ -147,3 +148,37 @@ for (const [name, framework] of Object.entries(frameworks)) {
     assert.equal(served.collected().spans, 1)
   })
 }
+
+test('fastify over HTTP/2 (h2c): requests are answered and traced on one session, without a warning', async (t) => {
+  // An HTTP/2 request's `socket` is a proxy of its stream and session (the re-arm leaves it alone).
+  const agent = await startAgent()
+  const warnings: string[] = []
+  const tracer = createTracer({ service: 'h2c', url: agent.url, flushOnExit: false, flushIntervalMs: 20, diagnostics: { write: (line) => warnings.push(line) } })
+  t.after(async () => {
+    await tracer.shutdown()
+    await agent.close()
+  })
+  const app = Fastify({ http2: true })
+  await app.register(datadogPlugin, { tracer })
+  app.get('/users/:id', (req, reply) => {
+    void reply.send({ id: (req.params as { id: string }).id })
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.after(() => app.close())
+  const session = http2Connect(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`)
+  t.after(() => session.close())
+  for (const id of ['1', '2']) {
+    const stream = session.request({ ':path': `/users/${id}` })
+    const [headers] = (await once(stream, 'response')) as [Record<string, unknown>]
+    let body = ''
+    stream.setEncoding('utf8')
+    for await (const chunk of stream) body += chunk as string
+    assert.equal(headers[':status'], 200)
+    assert.equal(body, `{"id":"${id}"}`)
+  }
+  await tracer.flush()
+  const traces = await agent.waitForTraces(2, { filter: (trace) => trace.spans.some((s) => s.service === 'h2c'), timeoutMs: 5000 })
+  assert.deepEqual(traces.map((trace) => trace.spans[0]?.resource).sort(), ['GET /users/:id', 'GET /users/:id'])
+  assert.equal(session.closed, false)
+  assert.deepEqual(warnings, [])
+})

@@ -1,6 +1,6 @@
 import { AsyncResource } from 'node:async_hooks'
 import type { IncomingMessage } from 'node:http'
-import type { Socket } from 'node:net'
+import { Socket } from 'node:net'
 import { storage } from '../context.js'
 
 // Created outside any request (at load, with this tracer's store left out), so that what runs in its
@@ -20,11 +20,12 @@ function rearm(this: Socket, ms: number): void {
  * and is promoted to the old generation: with 1,000 connections at 2,000 req/s (Fastify 5, Node 24) RSS
  * was ~47 MB above the untraced app, and ~15 MB once re-armed here. The timer armed again a few
  * microseconds later changes nothing else: it is an idle timer, its length is kept, and a socket that
- * is closing or has no timer is left alone.
+ * is closing or has no timer is left alone, as is an HTTP/2 stream.
  */
 export function detachKeepAliveTimer(req: IncomingMessage): void {
-  const socket = req.socket as Socket | null
-  if (socket === null || socket.destroyed) return
+  const socket: unknown = req.socket
+  // Only a connection's own socket (TCP or TLS): an HTTP/2 request's `socket` is a proxy of its stream.
+  if (!(socket instanceof Socket) || socket.destroyed) return
   const ms = socket.timeout
   if (typeof ms === 'number' && ms > 0) detached.runInAsyncScope(rearm, socket, ms)
 }
