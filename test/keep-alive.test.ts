@@ -63,7 +63,9 @@ const frameworks: Record<string, Framework> = {
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }
   },
   async fastify(t, tracer, keepAliveTimeout, onSpan) {
-    const app = Fastify({ keepAliveTimeout })
+    const app = Fastify()
+    // Set on the server itself: Fastify's option takes 0 for its default (72 s).
+    app.server.keepAliveTimeout = keepAliveTimeout
     await app.register(datadogPlugin, { tracer, hooks: { request: onSpan } })
     app.get('/users/:id', (req, reply) => {
       void reply.send({ id: (req.params as { id: string }).id })
@@ -127,6 +129,18 @@ for (const [name, framework] of Object.entries(frameworks)) {
     assert.equal(second.body, '{"id":"2"}')
     assert.equal(served.collected().spans, 2)
   })
+  test(`${name}: a server without a keep-alive timeout gets no timer on its connections`, async (t) => {
+    const served = await tracedServer(t, framework, 0)
+    const client = new HttpAgent({ keepAlive: true, maxSockets: 1 })
+    t.after(() => client.destroy())
+    const { res } = await get(`${served.url}/users/1`, client)
+    assert.equal(res.statusCode, 200)
+    await served.tracer.flush()
+    assert.equal(served.collected().spans, 1)
+    assert.equal(served.sockets.length, 1)
+    assert.equal(served.sockets[0].timeout, undefined)
+  })
+
   test(`${name}: the keep-alive timeout still closes an idle connection, on time`, async (t) => {
     // Node closes an idle connection keepAliveTimeout + 1 s after the response (its buffer against races
     // with clients); the re-armed timer keeps that length. A raw socket, because Node's own client
