@@ -33,6 +33,8 @@ requireWrk('bench/http.mjs')
 const soak = Number(option('--soak', 0))
 const soakRate = Number(option('--soak-rate', 0))
 const soakConnections = Number(option('--connections', 1000))
+/** The soak's load is spread over many connections by bench/load.mjs rather than wrk's 32. */
+const spreadSoak = soakRate > 0
 // Latency at the same offered load: each variant gets the same fixed request rate (a fraction of the
 // untraced throughput just measured) from bench/load.mjs, an open-loop generator.
 const loadFraction = Number(option('--load', 0.5))
@@ -91,10 +93,9 @@ function rssMb(pid) {
 /** One long run: RSS samples over the window, and the run's throughput. */
 async function soakOnce(node, framework, variant, sinkUrl) {
   const { server, read, url } = await startServer(node, framework, variant, sinkUrl)
-  const load =
-    soakRate > 0
-      ? spawn('taskset', ['-c', '1', process.execPath, `${here}load.mjs`, url, String(soakRate), String(soak), '--warmup', '0', '--connections', String(soakConnections), '--spread'], { stdio: ['ignore', 'pipe', 'inherit'] })
-      : spawn('taskset', ['-c', '1', 'wrk', '-t1', '-c32', `-d${soak}s`, '--latency', url], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const load = spreadSoak
+    ? spawn('taskset', ['-c', '1', process.execPath, `${here}load.mjs`, url, String(soakRate), String(soak), '--warmup', '0', '--connections', String(soakConnections), '--spread'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn('taskset', ['-c', '1', 'wrk', '-t1', '-c32', `-d${soak}s`, '--latency', url], { stdio: ['ignore', 'pipe', 'ignore'] })
   let text = ''
   load.stdout.on('data', (d) => (text += d))
   const done = new Promise((resolve) => load.on('exit', resolve))
@@ -108,7 +109,7 @@ async function soakOnce(node, framework, variant, sinkUrl) {
   await done
   server.kill('SIGTERM')
   const [json] = await read(/\{"cpuSeconds".*\}/)
-  if (soakRate === 0) return { samples, rps: parseWrk(text).rps }
+  if (!spreadSoak) return { samples, rps: parseWrk(text).rps }
   const result = JSON.parse(text.trim().split('\n').at(-1))
   return { samples, rps: result.completedPerSecond, cpuUs: (JSON.parse(json).cpuSeconds * 1e6) / (result.completedPerSecond * soak * 0.9) }
 }
@@ -122,27 +123,26 @@ const sink = await startSink()
 if (soak > 0) {
   const soakVariants = option('--variants', 'untraced,ours').split(',')
   log(`# HTTP soak — ${new Date().toISOString()}`)
-  const load = soakRate > 0 ? `bench/load.mjs at ${soakRate} req/s spread over ${soakConnections} keep-alive connections (each sends a request every ${(soakConnections / soakRate).toFixed(2)} s)` : 'wrk -t1 -c32'
+  const load = spreadSoak ? `bench/load.mjs at ${soakRate} req/s spread over ${soakConnections} keep-alive connections (each sends a request every ${(soakConnections / soakRate).toFixed(2)} s)` : 'wrk -t1 -c32'
   log(`machine: ${cpus().length} × ${cpus()[0]?.model}; server on CPU 0, ${load} and the sink on CPU 1; one ${soak} s run per variant, RSS read every ${soak / 10} s`)
-  log(`command: node bench/http.mjs --soak ${soak}${soakRate > 0 ? ` --soak-rate ${soakRate} --connections ${soakConnections}` : ''} --frameworks ${frameworks.join(',')} --variants ${soakVariants.join(',')}${whichNodes === 'both' ? '' : ` --nodes ${whichNodes}`}`)
+  log(`command: node bench/http.mjs --soak ${soak}${spreadSoak ? ` --soak-rate ${soakRate} --connections ${soakConnections}` : ''} --frameworks ${frameworks.join(',')} --variants ${soakVariants.join(',')}${whichNodes === 'both' ? '' : ` --nodes ${whichNodes}`}`)
   for (const node of nodes) {
     const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim()
     for (const framework of frameworks) {
       log()
       log(`## ${framework} 5, Node ${version}`)
       log()
-      const cpu = soakRate > 0
-      log(`| variant | req/s |${cpu ? ' server CPU µs/req |' : ''} RSS MB at ${soak / 10} s … ${soak} s | highest RSS, first half → second half, MB |`)
-      log(`|---|---:|${cpu ? '---:|' : ''}---|---:|`)
+      log(`| variant | req/s |${spreadSoak ? ' server CPU µs/req |' : ''} RSS MB at ${soak / 10} s … ${soak} s | highest RSS, first half → second half, MB |`)
+      log(`|---|---:|${spreadSoak ? '---:|' : ''}---|---:|`)
       for (const variant of soakVariants) {
         const { samples, rps, cpuUs } = await soakOnce(node, framework, variant, sink.url)
-        log(`| ${variant} | ${rps.toFixed(0)} |${cpu ? ` ${cpuUs.toFixed(1)} |` : ''} ${samples.map((x) => x.toFixed(0)).join(' ')} | ${Math.max(...samples.slice(0, 5)).toFixed(0)} → ${Math.max(...samples.slice(5)).toFixed(0)} |`)
+        log(`| ${variant} | ${rps.toFixed(0)} |${spreadSoak ? ` ${cpuUs.toFixed(1)} |` : ''} ${samples.map((x) => x.toFixed(0)).join(' ')} | ${Math.max(...samples.slice(0, 5)).toFixed(0)} → ${Math.max(...samples.slice(5)).toFixed(0)} |`)
       }
     }
   }
   sink.child.kill('SIGTERM')
   mkdirSync(`${here}results`, { recursive: true })
-  const file = soakRate > 0 ? 'http-soak-spread.md' : 'http-soak.md'
+  const file = spreadSoak ? 'http-soak-spread.md' : 'http-soak.md'
   writeFileSync(`${here}results/${file}`, out.join('\n') + '\n')
   console.log(`written to bench/results/${file}`)
   process.exit(0)
