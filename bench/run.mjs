@@ -28,6 +28,11 @@ async function startSink() {
   return { child, url: `http://127.0.0.1:${JSON.parse(line).port}` }
 }
 
+/** The peer's name for a Node version: dd-trace 6.x needs Node 22+, so Node 20 runs 5.x. */
+function ddName(version, which) {
+  return which === 'dd-trace' ? `dd-trace@${Number(version.slice(1).split('.')[0]) >= 22 ? 6 : 5}` : 'datadog-apm'
+}
+
 function runOnce(node, script, argv) {
   // The measured process on CPU 0, the sink and this driver on the others, where taskset exists.
   const pin = spawnSync('taskset', ['--version']).status === 0
@@ -62,7 +67,39 @@ for (const node of nodes) {
   const m = (which, key) => median(results[which].map((x) => x[key]))
   const ddTotal = m('dd-trace', 'totalCpuNsPerSpan')
   for (const which of ['ours', 'dd-trace']) {
-    log(`| ${version} | ${which === 'dd-trace' ? `dd-trace@${Number(version.slice(1).split('.')[0]) >= 22 ? 6 : 5}` : 'datadog-apm'} | ${m(which, 'requestPathNsPerSpan').toFixed(0)} | ${m(which, 'totalCpuNsPerSpan').toFixed(0)} | ${(m(which, 'totalCpuNsPerSpan') / ddTotal).toFixed(2)} |`)
+    log(`| ${version} | ${ddName(version, which)} | ${m(which, 'requestPathNsPerSpan').toFixed(0)} | ${m(which, 'totalCpuNsPerSpan').toFixed(0)} | ${(m(which, 'totalCpuNsPerSpan') / ddTotal).toFixed(2)} |`)
+  }
+}
+log()
+log('## one API call as a request makes it (bench/micro/api.mjs; each output checked first)')
+log()
+log('Median ns per call, each tracer in its own process, synchronous time only (what the request waits for).')
+log('child: `tracer.trace(name, fn)` inside an active root span, one tag; dd-trace formats a trace when its root')
+log('finishes, so its figure includes that, ours encodes on the next turn. propagation: extract from the headers')
+log('dd-trace sends (datadog + tracecontext, 128-bit), then inject the active span into a fresh carrier, default')
+log('styles. log: one `info` line inside a span, correlated: our logger against pino with dd-trace\'s log injection;')
+log('plain pino without any tracer (no ids in its line) is the baseline, to a no-op stream in every case.')
+log()
+log('| Node | call | datadog-apm ns | dd-trace ns | ours / dd-trace | plain pino ns |')
+log('|---|---|---:|---:|---:|---:|')
+for (const node of nodes) {
+  const results = { child: { ours: [], 'dd-trace': [] }, propagation: { ours: [], 'dd-trace': [] }, log: { ours: [], 'dd-trace': [], none: [] } }
+  for (let r = 0; r < reps; r++) {
+    for (const [operation, byTracer] of Object.entries(results)) {
+      const order = Object.keys(byTracer)
+      for (let k = 0; k < order.length; k++) {
+        const which = order[(k + r) % order.length]
+        byTracer[which].push(runOnce(node, 'micro/api.mjs', [which, operation, sink.url]))
+      }
+    }
+  }
+  const version = results.child.ours[0].node
+  const ns = (operation, which) => median(results[operation][which].map((x) => x.nsPerCall))
+  for (const operation of Object.keys(results)) {
+    const ours = ns(operation, 'ours')
+    const dd = ns(operation, 'dd-trace')
+    const plain = operation === 'log' ? ns('log', 'none').toFixed(0) : ''
+    log(`| ${version} | ${operation} (${ddName(version, 'dd-trace')}) | ${ours.toFixed(0)} | ${dd.toFixed(0)} | ${(ours / dd).toFixed(2)} | ${plain} |`)
   }
 }
 log()
@@ -85,7 +122,7 @@ for (const node of nodes) {
   }
   const version = results['ours-0.4'][0].node
   const ns = (which) => median(results[which].map((x) => x.nsPerSpan))
-  const dd = `dd-trace@${Number(version.slice(1).split('.')[0]) >= 22 ? 6 : 5}`
+  const dd = ddName(version, 'dd-trace')
   for (const which of encoders) {
     const protocol = which.includes('0.5') ? '0.5' : '0.4'
     const label =
