@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { HttpServerTracing, type ServerSpanOptions } from '@datadog-apm/core'
-import { RequestState, attachState, stateOf } from './request-state.js'
+import { RequestState, attachState, detachState, stateOf, stateOfResponse } from './request-state.js'
 import { resolveRoute } from './route-resolver.js'
 
 /**
@@ -28,9 +28,17 @@ export type DatadogErrorHandler = (err: unknown, req: IncomingMessage, res: Serv
  * the `finished` flag makes it exactly once.
  */
 function onResponseClose(this: ServerResponse): void {
-  const state = stateOf(this)
+  const state = stateOfResponse(this)
   if (state === undefined || state.finished) return
   state.finished = true
+  try {
+    finishRequest(state, this)
+  } finally {
+    detachState(state)
+  }
+}
+
+function finishRequest(state: RequestState, res: ServerResponse): void {
   let route = state.route
   if (route === undefined) {
     try {
@@ -40,7 +48,7 @@ function onResponseClose(this: ServerResponse): void {
     }
   }
   try {
-    state.tracing.finish(state.span, state.req, this, state.url, route, state.error)
+    state.tracing.finish(state.span, state.req, res, state.url, route, state.error)
   } catch (err) {
     state.tracing.tracer.diagnostics.warn('express-finish', 'finishing an Express request span failed', String(err))
     state.span.finish()

@@ -21,6 +21,8 @@ export class RequestState {
   /** The first error `datadog.errorHandler()` saw. */
   error: unknown
   finished: boolean
+  /** The socket whose slot holds this state; undefined when it is kept on the request and response. */
+  socket: WithState | undefined
 
   constructor(tracing: HttpServerTracing, span: Span, req: IncomingMessage, url: string, app: unknown) {
     this.tracing = tracing
@@ -31,6 +33,7 @@ export class RequestState {
     this.route = undefined
     this.error = undefined
     this.finished = false
+    this.socket = undefined
   }
 }
 
@@ -39,25 +42,89 @@ interface WithState {
 }
 
 /**
- * Keeps `state` on the response only, when Express has linked the two (`req.res`): on Node 20 adding a
- * property to an object Express re-prototyped costs ~1.3 µs (V8 builds it a new map each time; a
- * WeakMap measured worse under load), so one property is half the price of two. Node 24 adds it for
- * nothing.
+ * How many states are kept on their request and response rather than on their socket, across every
+ * copy of this package in the process (registered like STATE).
+ */
+const offSocket: { count: number } = ((globalThis as Record<symbol, unknown>)[Symbol.for('@datadog-apm/express.off-socket')] ??= { count: 0 }) as {
+  count: number
+}
+
+/**
+ * Keeps `state` where it costs least to find again: in a slot on the request's socket, which the socket's
+ * next request reuses (a store into a property the socket already has), rather than as a new property
+ * of the request or response. Express gives those a prototype of their own per request, and on Node 20 a
+ * property added to or missed on them costs 0.5–5 µs (V8 builds such an object a new map each time),
+ * where Node 24 adds it for nothing (paired runs of bench/ab.mjs, Express 5: Node 20 −2 to −5.5 µs a
+ * request, Node 24 −0.1 to +1.2; a WeakMap, and a Map keyed by request and response, had measured worse on
+ * Node 24). A socket whose slot is taken (pipelined requests; HTTP/2 streams, whose `socket` is the
+ * session's) keeps the state on the response, and on the request when Express has not linked the two
+ * (`req.res`). The slot is emptied when the response closes, so an idle connection holds no request.
  */
 export function attachState(req: IncomingMessage, res: ServerResponse, state: RequestState): void {
+  const socket = req.socket as WithState | null | undefined
+  if (socket !== null && typeof socket === 'object') {
+    try {
+      const held = socket[STATE]
+      if (held === undefined || held.finished) {
+        socket[STATE] = state
+        state.socket = socket
+        return
+      }
+    } catch {
+      // An HTTP/2 request's socket is a proxy of its session's, which throws once the session has none.
+    }
+  }
+  offSocket.count++
   ;(res as WithState)[STATE] = state
   if ((req as { res?: unknown }).res !== res) (req as WithState)[STATE] = state
 }
 
-/** The state of a request or a response; undefined when it is not traced. */
-export function stateOf(target: unknown): RequestState | undefined {
-  if (target === null || typeof target !== 'object') return undefined
-  let state = (target as WithState)[STATE]
+/** Lets go of `state` once its response is done: its socket's slot is free for the next request. */
+export function detachState(state: RequestState): void {
+  const socket = state.socket
+  if (socket === undefined) {
+    offSocket.count--
+    return
+  }
+  try {
+    if (socket[STATE] === state) socket[STATE] = undefined
+  } catch {
+    // See attachState: the socket was a proxy that has lost its target, and holds nothing any more.
+  }
+}
+
+/** The state in `socket`'s slot, if any. */
+function slotOf(socket: WithState): RequestState | undefined {
+  try {
+    return socket[STATE]
+  } catch {
+    return undefined
+  }
+}
+
+/** The state of a request; undefined when it is not traced. */
+export function stateOf(req: unknown): RequestState | undefined {
+  if (req === null || typeof req !== 'object') return undefined
+  const socket = (req as { socket?: unknown }).socket
+  if (socket !== null && typeof socket === 'object') {
+    const held = slotOf(socket)
+    if (held !== undefined && held.req === req) return held
+  }
+  if (offSocket.count <= 0) return undefined
+  let state = (req as WithState)[STATE]
   if (state === undefined) {
-    const res = (target as { res?: unknown }).res
+    const res = (req as { res?: unknown }).res
     if (res !== null && typeof res === 'object') state = (res as WithState)[STATE]
   }
   return typeof state === 'object' && state !== null ? state : undefined
+}
+
+/** The state of a response (Node links it to its request as `res.req`); undefined when it is not traced. */
+export function stateOfResponse(res: ServerResponse): RequestState | undefined {
+  const state = stateOf(res.req)
+  if (state !== undefined || offSocket.count <= 0) return state
+  const own = (res as WithState)[STATE]
+  return typeof own === 'object' && own !== null ? own : undefined
 }
 
 /**

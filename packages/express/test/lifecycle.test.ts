@@ -157,6 +157,60 @@ for (const major of majors) {
       assert.equal(span.meta['http.route'], '/hang/:id')
     })
 
+    test('pipelined requests on one connection each get their own span, route, tags and status', async (t) => {
+      const agent = await agentFor(t)
+      const { tracer, service } = tracerFor(agent)
+      const app = major.app()
+      app.use(datadog({ tracer }))
+      // A second registration must find each request's state, wherever it is kept, and trace nothing more.
+      app.use(datadog({ tracer }))
+      app.get('/slow/:id', (req, res) => {
+        rootSpan(req)?.setTag('handler.id', req.params.id)
+        setTimeout(() => res.status(503).send(`slow ${req.params.id}`), 30)
+      })
+      app.get('/fast/:id', (req, res) => {
+        rootSpan(req)?.setTag('handler.id', req.params.id)
+        setRoute(req, '/fast/custom')
+        res.send(`fast ${req.params.id}`)
+      })
+      const { url } = await serve(t, app)
+      const socket = connect(Number(new URL(url).port), '127.0.0.1')
+      t.after(() => socket.destroy())
+      await once(socket, 'connect')
+      let received = ''
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()))
+      const until = async (body: string): Promise<void> => {
+        for (let i = 0; i < 500 && !received.endsWith(body); i++) await sleep(5)
+        assert.ok(received.endsWith(body), received)
+      }
+      // In one write: Node hands Express the second and third request while the first is still served.
+      const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`
+      socket.write(get('/slow/1') + get('/fast/2') + get('/slow/3'))
+      await until('slow 3')
+      assert.equal(received.match(/HTTP\/1\.1 /g)?.length, 3)
+      // The same connection once the pipeline has drained.
+      socket.write(get('/fast/4'))
+      await until('fast 4')
+
+      const spans = roots(await tracesOf(agent, tracer, service, 4))
+      const byId = new Map(spans.map((s) => [s.meta['handler.id'], s]))
+      assert.deepEqual([...byId.keys()].sort(), ['1', '2', '3', '4'])
+      for (const id of ['1', '3']) {
+        const span = byId.get(id)!
+        assert.equal(span.resource, 'GET /slow/:id')
+        assert.equal(span.meta['http.status_code'], '503')
+        assert.equal(span.error, 1)
+        assert.equal(new URL(span.meta['http.url']).pathname, `/slow/${id}`)
+      }
+      for (const id of ['2', '4']) {
+        const span = byId.get(id)!
+        assert.equal(span.resource, 'GET /fast/custom')
+        assert.equal(span.meta['http.status_code'], '200')
+        assert.equal(new URL(span.meta['http.url']).pathname, `/fast/${id}`)
+      }
+      assert.equal(new Set(spans.map((s) => s.trace_id)).size, 4)
+    })
+
     test('a streamed response finishes its span when the stream ends', async (t) => {
       const agent = await agentFor(t)
       const { tracer, service } = tracerFor(agent)
