@@ -102,6 +102,10 @@ test('x-datadog-tags: one malformed member drops the header; a bad _dd.p.tid alo
   assert.deepEqual(parseTagsHeader('_dd.p.tid=XYZ,_dd.p.dm=-1', 512), { '_dd.p.dm': '-1' })
   assert.deepEqual(parseTagsHeader('_dd.p.tid=0000000000000000', 512), {})
   assert.deepEqual(parseTagsHeader('_dd.p.tid=640CFD8D00000000', 512), { '_dd.p.tid': '640cfd8d00000000' })
+  assert.deepEqual(parseTagsHeader('_dd.p.tid=640cfd8d00000000,_dd.p.dm=-1', 512), { '_dd.p.tid': '640cfd8d00000000', '_dd.p.dm': '-1' })
+  for (const tid of ['640cfd8d0000000', '640cfd8d000000000', '640cfd8g00000000', '640CFD8G00000000']) {
+    assert.deepEqual(parseTagsHeader(`_dd.p.tid=${tid}`, 512), {}, tid)
+  }
   assert.deepEqual(parseTagsHeader('_dd.p.a=x y=z', 512), { '_dd.p.a': 'x y=z' })
 })
 

@@ -66,6 +66,16 @@ test('tracestate: the dd member gives priority, origin, last parent and trace ta
   assert.equal(context.tracestate, 'foo=bar')
 })
 
+test('tracestate: p in upper case is read in lower case; all zero, short, long or not hex is no last parent', () => {
+  const lastParent = (p: string): string | undefined => extractTraceContext({ traceparent: TP, tracestate: `dd=s:1;p:${p}` })?.lastParentId
+  assert.equal(lastParent('00000000000001C8'), '00000000000001c8')
+  assert.equal(lastParent('AbCdEf0123456789'), 'abcdef0123456789')
+  assert.equal(lastParent('abcdef0123456789'), 'abcdef0123456789')
+  for (const bad of ['0000000000000000', '00000000000001c', '00000000000001c80', '00000000000001g8', '00000000000001G8', '0000000-000001c8']) {
+    assert.equal(lastParent(bad), undefined, bad)
+  }
+})
+
 test('tracestate: s overrides the flag only when they agree', () => {
   const withS = (flags: string, s: string): number | undefined =>
     extractTraceContext({ traceparent: TP.slice(0, -2) + flags, tracestate: `dd=s:${s}` })?.samplingPriority

@@ -1,7 +1,7 @@
 import { lastValue, listValue, type HeaderCarrier, type HeaderSetter } from './carrier.js'
 import type { OutgoingContext } from './outgoing-context.js'
 import { decimalToU64 } from './id-text.js'
-import { isHex16, isPrintableAscii, MAX_ORIGIN_LENGTH, RemoteContext } from './remote-context.js'
+import { hex16At, isPrintableAscii, MAX_ORIGIN_LENGTH, RemoteContext } from './remote-context.js'
 
 // Datadog headers (reference §4.1): ids in decimal, the low 64 bits of the trace id only; the high half
 // travels as `_dd.p.tid` in x-datadog-tags.
@@ -75,8 +75,8 @@ function readTagsHeader(header: string, maxLength: number, context: RemoteContex
     if (!isTagRange(header, start + 6, eq, false) || !isTagRange(header, eq + 1, end, true)) return false
     const keyLength = eq - start
     if (keyLength === 9 && header.startsWith('tid', start + 6)) {
-      const tid = header.slice(eq + 1, end).toLowerCase()
-      if (isHex16(tid)) high = tid
+      const tid = hex16At(header, eq + 1, end)
+      if (tid !== undefined) high = tid
     } else if (keyLength === 8 && header.startsWith('dm', start + 6)) {
       tags['_dd.p.dm'] = header.slice(eq + 1, end)
     } else {

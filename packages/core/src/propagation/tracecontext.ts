@@ -2,7 +2,7 @@ import { listValue, uniqueValue, type HeaderCarrier, type HeaderSetter } from '.
 import { isPropagatedTag } from './datadog.js'
 import { hexToU64 } from './id-text.js'
 import type { OutgoingContext } from './outgoing-context.js'
-import { isHex16, isLowerHex, isPrintableAscii, MAX_ORIGIN_LENGTH, RemoteContext } from './remote-context.js'
+import { hex16At, isLowerHex, isPrintableAscii, MAX_ORIGIN_LENGTH, RemoteContext } from './remote-context.js'
 
 // W3C Trace Context (reference §4.2). Upper-case hex is accepted on extract, as dd-trace does; a
 // version other than 00 may carry a tail, version ff is invalid. Parsing is done with index and
@@ -124,8 +124,8 @@ function readDdMember(context: RemoteContext, dd: string, sampled: boolean): voi
       const origin = value.includes('~') ? value.replaceAll('~', '=') : value
       if (origin.length <= MAX_ORIGIN_LENGTH && isPrintableAscii(origin)) context.origin = origin
     } else if (keyLength === 1 && k0 === 112 /* p */) {
-      const p = dd.slice(colon + 1, end).toLowerCase()
-      if (isHex16(p)) context.lastParentId = p
+      const p = hex16At(dd, colon + 1, end)
+      if (p !== undefined) context.lastParentId = p
     } else if (keyLength > 2 && k0 === 116 /* t */ && dd.charCodeAt(start + 1) === 46 /* . */) {
       if (keyLength === 5 && dd.startsWith('tid', start + 2)) continue
       if (keyLength === 4 && dd.startsWith('dm', start + 2)) {
