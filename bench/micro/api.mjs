@@ -135,10 +135,11 @@ if (operation === 'child') {
   void sink
 } else {
   const pino = require('pino')
-  const noop = { write() {} }
-  let log
-  if (which === 'ours') log = (await import('@datadog-apm/logger')).createLogger({ name: 'bench', level: 'info', tracer: api.tracer, stream: noop })
-  else log = pino({ name: 'bench', level: 'info' }, noop)
+  const { createLogger } = await import('@datadog-apm/logger')
+  // The logger under test, writing to `stream`: ours, or pino (with dd-trace's injection when it is loaded).
+  const makeLogger = (stream) =>
+    which === 'ours' ? createLogger({ name: 'bench', level: 'info', tracer: api.tracer, stream }) : pino({ name: 'bench', level: 'info' }, stream)
+  const log = makeLogger({ write() {} })
   runBatch = (n) => {
     for (let i = 0; i < n; i++) log.info('request handled')
   }
@@ -146,7 +147,7 @@ if (operation === 'child') {
     // The same logger, writing once to a capturing stream: the line must carry the active span's ids.
     let line = ''
     const capture = { write: (s) => (line += s) }
-    const checkLog = which === 'ours' ? (await import('@datadog-apm/logger')).createLogger({ name: 'bench', level: 'info', tracer: api.tracer, stream: capture }) : pino({ name: 'bench', level: 'info' }, capture)
+    const checkLog = makeLogger(capture)
     api.trace('bench.request', (span) => {
       checkLog.info('request handled')
       const dd = JSON.parse(line).dd

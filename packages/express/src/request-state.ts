@@ -63,20 +63,32 @@ const offSocket: { count: number } = ((globalThis as Record<symbol, unknown>)[Sy
 export function attachState(req: IncomingMessage, res: ServerResponse, state: RequestState): void {
   const socket = req.socket as WithState | null | undefined
   if (socket !== null && typeof socket === 'object') {
-    try {
-      const held = socket[STATE]
-      if (held === undefined || held.finished) {
+    const held = slotOf(socket)
+    if (held === undefined || held.finished) {
+      try {
         socket[STATE] = state
         state.socket = socket
         return
+      } catch {
+        // See slotOf: a proxy socket without its target takes nothing.
       }
-    } catch {
-      // An HTTP/2 request's socket is a proxy of its session's, which throws once the session has none.
     }
   }
   offSocket.count++
   ;(res as WithState)[STATE] = state
   if ((req as { res?: unknown }).res !== res) (req as WithState)[STATE] = state
+}
+
+/**
+ * The state in `socket`'s slot, if any. An HTTP/2 request's socket is a proxy of its session's, which
+ * throws once the session has none.
+ */
+function slotOf(socket: WithState): RequestState | undefined {
+  try {
+    return socket[STATE]
+  } catch {
+    return undefined
+  }
 }
 
 /** Lets go of `state` once its response is done: its socket's slot is free for the next request. */
@@ -89,16 +101,7 @@ export function detachState(state: RequestState): void {
   try {
     if (socket[STATE] === state) socket[STATE] = undefined
   } catch {
-    // See attachState: the socket was a proxy that has lost its target, and holds nothing any more.
-  }
-}
-
-/** The state in `socket`'s slot, if any. */
-function slotOf(socket: WithState): RequestState | undefined {
-  try {
-    return socket[STATE]
-  } catch {
-    return undefined
+    // See slotOf: the socket was a proxy that has lost its target, and holds nothing any more.
   }
 }
 
