@@ -96,7 +96,7 @@ describe('one Express app, four module formats', () => {
     const inputs = await bundleApp(join(fixtures, 'app.mjs'), outfile)
     assert.ok(inputs.some((p) => /express\/lib\/express\.js$/.test(p)), 'Express is in the bundle')
     assert.ok(inputs.some((p) => /packages\/express\/dist\/middleware\.js$/.test(p)), '@datadog-apm/express is in the bundle')
-    assert.ok(inputs.some((p) => /packages\/core\/dist\/tracer\.js$/.test(p)), '@datadog-apm/core is in the bundle')
+    assert.ok(inputs.some((p) => /packages\/core\/dist\/tracer\/tracer\.js$/.test(p)), '@datadog-apm/core is in the bundle')
     // Run from the temp dir, where no node_modules can be found: everything comes from the bundle.
     const spans = await runFixture(agent, 'bundle', { args: [outfile], cwd: bundleDir })
     assert.deepEqual(shape(spans), EXPECTED)

@@ -168,7 +168,7 @@ test('TypeScript through tsx', async () => {
 test('an esbuild bundle with Fastify and our packages inside', async () => {
   const outfile = join(outDir, 'app.bundle.mjs')
   const inputs = await bundleApp(join(fixtures, 'app.ts'), outfile)
-  for (const part of ['packages/fastify/dist/plugin.js', 'packages/core/dist/tracer.js', 'packages/logger/dist/pino-mixin.js', 'fastify/fastify.js', 'fastify-plugin/plugin.js']) {
+  for (const part of ['packages/fastify/dist/plugin.js', 'packages/core/dist/tracer/tracer.js', 'packages/logger/dist/pino-mixin.js', 'fastify/fastify.js', 'fastify-plugin/plugin.js']) {
     assert.ok(
       inputs.some((input) => input.includes(part)),
       `${part} is bundled`

@@ -15,9 +15,9 @@ const SPANS = 10
 const dist = new URL('../../packages/core/dist/', import.meta.url)
 const { createTracer } = await import(new URL('index.js', dist).href)
 const { InMemoryExporter } = await import(new URL('testing.js', dist).href)
-const { V04Encoder } = await import(new URL('exporter/encode-v04.js', dist).href)
-const { V05Encoder } = await import(new URL('exporter/encode-v05.js', dist).href)
-const { BufferPool } = await import(new URL('exporter/buffer-pool.js', dist).href)
+const { V04Encoder } = await import(new URL('wire/encode-v04.js', dist).href)
+const { V05Encoder } = await import(new URL('wire/encode-v05.js', dist).href)
+const { BufferPool } = await import(new URL('wire/buffer-pool.js', dist).href)
 
 // A web request of 10 spans as the framework packages and an app make it: the server span, two queries,
 // an outbound call, six spans of user code; ids, URLs and queries vary as they do in an app.

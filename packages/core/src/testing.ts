@@ -1,5 +1,5 @@
-import type { Exporter } from './exporter/exporter.js'
-import type { Span } from './span.js'
+import type { Exporter } from './export/exporter.js'
+import type { Span } from './model/span.js'
 
 /**
  * Keeps exported trace chunks in memory: for unit tests of code that makes spans, and for users who want

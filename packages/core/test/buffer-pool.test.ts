@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { BufferPool } from '../src/exporter/buffer-pool.js'
+import { BufferPool } from '../src/wire/buffer-pool.js'
 
 test('take gives a buffer of the size asked for; once released, its block serves the next payload that fits', () => {
   const pool = new BufferPool()

@@ -9,11 +9,11 @@ import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { echoServer } from './support/echo-server.js'
 import { test, type TestContext } from 'node:test'
-import type { TracerOptions } from '../src/config.js'
-import { hasCreatedChannel } from '../src/http/client-node-http.js'
-import type { Span } from '../src/span.js'
+import type { TracerOptions } from '../src/config/config.js'
+import { hasCreatedChannel } from '../src/integrations/client-node-http.js'
+import type { Span } from '../src/model/span.js'
 import { InMemoryExporter } from '../src/testing.js'
-import { CoreTracer } from '../src/tracer.js'
+import { CoreTracer } from '../src/tracer/tracer.js'
 
 const CHANNEL = hasCreatedChannel()
 

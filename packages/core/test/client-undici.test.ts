@@ -7,11 +7,11 @@ import { echoServer } from './support/echo-server.js'
 import { test, type TestContext } from 'node:test'
 import { request as undiciRequest } from 'undici'
 import { startAgent } from '@datadog-apm/agent'
-import { runSuppressed } from '../src/context.js'
-import type { TracerOptions } from '../src/config.js'
-import type { Span } from '../src/span.js'
+import { runSuppressed } from '../src/model/context.js'
+import type { TracerOptions } from '../src/config/config.js'
+import type { Span } from '../src/model/span.js'
 import { InMemoryExporter } from '../src/testing.js'
-import { CoreTracer } from '../src/tracer.js'
+import { CoreTracer } from '../src/tracer/tracer.js'
 
 
 

@@ -3,9 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { parseTags, resolveConfig } from '../src/config.js'
-import { createTracer } from '../src/tracer.js'
-import { TRACER_VERSION } from '../src/version.js'
+import { parseTags, resolveConfig } from '../src/config/config.js'
+import { createTracer } from '../src/tracer/tracer.js'
+import { TRACER_VERSION } from '../src/base/version.js'
 import { InMemoryExporter } from '../src/testing.js'
 
 const emptyDir = mkdtempSync(join(tmpdir(), 'dd-config-'))

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { decode } from '@msgpack/msgpack'
-import { V04Encoder, type SpanDecorations } from '../src/exporter/encode-v04.js'
-import { MsgpackWriter, PayloadTooLargeError } from '../src/exporter/msgpack-writer.js'
-import { Span } from '../src/span.js'
-import { createTracer } from '../src/tracer.js'
+import { V04Encoder, type SpanDecorations } from '../src/wire/encode-v04.js'
+import { MsgpackWriter, PayloadTooLargeError } from '../src/wire/msgpack-writer.js'
+import { Span } from '../src/model/span.js'
+import { createTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
-import { TraceState } from '../src/trace.js'
+import { TraceState } from '../src/model/trace.js'
 
 type Decoded = Record<string, unknown> & { meta: Record<string, string>; metrics: Record<string, number> }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
-import { cgroupNodePath, parseContainerId, parseContainerIdLine, readContainerIdentity } from '../src/exporter/container-id.js'
+import { cgroupNodePath, parseContainerId, parseContainerIdLine, readContainerIdentity } from '../src/export/container-id.js'
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/cgroup/${name}`, import.meta.url), 'utf8')
 

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { decodeMsgpackTree, v05ToV04Tree, validateRequest, type ReceivedSpan } from '@datadog-apm/agent'
 import { decode } from '@msgpack/msgpack'
-import { V04Encoder } from '../src/exporter/encode-v04.js'
-import { V05Encoder } from '../src/exporter/encode-v05.js'
-import { createTracer } from '../src/tracer.js'
+import { V04Encoder } from '../src/wire/encode-v04.js'
+import { V05Encoder } from '../src/wire/encode-v05.js'
+import { createTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
-import type { Span } from '../src/span.js'
+import type { Span } from '../src/model/span.js'
 
 const decorations = { service: 'svc', globalMeta: { language: 'javascript', 'runtime-id': 'rid', env: 'prod' }, processId: 7 }
 const headers = { 'content-type': 'application/msgpack', 'datadog-meta-lang': 'nodejs', 'datadog-meta-lang-version': 'v20', 'datadog-meta-lang-interpreter': 'v8', 'datadog-meta-tracer-version': '0.1.0' }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { decode } from '@msgpack/msgpack'
-import { V04Encoder } from '../src/exporter/encode-v04.js'
+import { V04Encoder } from '../src/wire/encode-v04.js'
 import {
   FALLBACK_SERVICE,
   isValidStatusCode,
@@ -12,11 +12,11 @@ import {
   normalizeTagValue,
   truncateUtf8,
   truncateWithEllipsis
-} from '../src/exporter/normalize.js'
-import { Span } from '../src/span.js'
-import { createTracer } from '../src/tracer.js'
+} from '../src/wire/normalize.js'
+import { Span } from '../src/model/span.js'
+import { createTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
-import { TraceState } from '../src/trace.js'
+import { TraceState } from '../src/model/trace.js'
 
 type Decoded = { name: string; service: string; resource: string; type: string; start: bigint; duration: bigint; parent_id: bigint; meta: Record<string, string>; metrics: Record<string, number> }
 

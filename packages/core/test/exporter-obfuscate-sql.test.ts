@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { NON_PARSABLE_SQL, SqlObfuscator, obfuscateSql } from '../src/exporter/obfuscate-sql.js'
+import { NON_PARSABLE_SQL, SqlObfuscator, obfuscateSql } from '../src/wire/obfuscate-sql.js'
 
 // Input and expected output pairs from the Datadog Agent's own tests (pkg/obfuscate/sql_test.go,
 // TestSQLQuantizer and neighbours, default configuration).

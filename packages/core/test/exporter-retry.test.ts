@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { AgentExporter, type AgentExporterOptions } from '../src/exporter/agent-exporter.js'
-import { Verdict, backoffMs, verdictFor } from '../src/exporter/retry.js'
-import type { Transport, TransportResponse } from '../src/exporter/transport.js'
-import { Diagnostics } from '../src/diagnostics.js'
-import { createTracer } from '../src/tracer.js'
+import { AgentExporter, type AgentExporterOptions } from '../src/export/agent-exporter.js'
+import { Verdict, backoffMs, verdictFor } from '../src/export/retry.js'
+import type { Transport, TransportResponse } from '../src/agent-client/transport.js'
+import { Diagnostics } from '../src/base/diagnostics.js'
+import { createTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
-import type { Span } from '../src/span.js'
+import type { Span } from '../src/model/span.js'
 
 type Answer = TransportResponse | Error
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { clientIp } from '../src/http/client-ip.js'
-import { addHeaderTags, parseHeaderTags } from '../src/http/header-tags.js'
-import { MAX_URL_LENGTH, obfuscateUrl, queryObfuscator } from '../src/http/query-obfuscation.js'
-import { parseStatusRanges, statusPredicate } from '../src/http/status-ranges.js'
+import { clientIp } from '../src/server/client-ip.js'
+import { addHeaderTags, parseHeaderTags } from '../src/server/header-tags.js'
+import { MAX_URL_LENGTH, obfuscateUrl, queryObfuscator } from '../src/server/query-obfuscation.js'
+import { parseStatusRanges, statusPredicate } from '../src/config/status-ranges.js'
 
 const byDefault = queryObfuscator(undefined)!
 

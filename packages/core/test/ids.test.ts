@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { idToHex, isTraceIdHigh, randomId, traceIdHighHex } from '../src/ids.js'
+import { idToHex, isTraceIdHigh, randomId, traceIdHighHex } from '../src/model/ids.js'
 
 test('random ids are non-zero, 63-bit and distinct across pool refills', () => {
   const seen = new Set<bigint>()

@@ -12,7 +12,7 @@ import { OutgoingContext, outgoingFromContext } from '../src/propagation/outgoin
 import { Propagator } from '../src/propagation/propagator.js'
 import { resolvePropagationConfig } from '../src/propagation/styles.js'
 import { extractTraceContext, parseTracestate } from '../src/propagation/tracecontext.js'
-import type { SpanContext } from '../src/span-context.js'
+import type { SpanContext } from '../src/model/span-context.js'
 
 const RUNS = { numRuns: 400 }
 const MAX = 0xffff_ffff_ffff_ffffn

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import type { IncomingMessage } from 'node:http'
 import { test } from 'node:test'
-import { HttpServerTracing } from '../src/http/server-span.js'
-import { SamplingPriority } from '../src/sampling-priority.js'
-import type { SpanContext } from '../src/span-context.js'
+import { HttpServerTracing } from '../src/server/server-span.js'
+import { SamplingPriority } from '../src/model/sampling-priority.js'
+import type { SpanContext } from '../src/model/span-context.js'
 import { InMemoryExporter } from '../src/testing.js'
-import { CoreTracer } from '../src/tracer.js'
-import type { TracerOptions } from '../src/config.js'
+import { CoreTracer } from '../src/tracer/tracer.js'
+import type { TracerOptions } from '../src/config/config.js'
 
 function tracerWith(options: TracerOptions = {}): { tracer: CoreTracer; exporter: InMemoryExporter; warnings: string[] } {
   const exporter = new InMemoryExporter()

@@ -3,9 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { resolveConfig, type TracerOptions } from '../src/config.js'
+import { resolveConfig, type TracerOptions } from '../src/config/config.js'
 import { resolveSamplingConfig } from '../src/sampling/sampling-config.js'
-import { CoreTracer } from '../src/tracer.js'
+import { CoreTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
 
 const emptyDir = mkdtempSync(join(tmpdir(), 'dd-sampling-config-'))

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { TracerOptions } from '../src/config.js'
+import type { TracerOptions } from '../src/config/config.js'
 import { PrioritySampler, type PrioritySamplerOptions } from '../src/sampling/priority-sampler.js'
-import type { Span } from '../src/span.js'
-import { CoreTracer } from '../src/tracer.js'
+import type { Span } from '../src/model/span.js'
+import { CoreTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
 
 // Trace ids with known hashes ((id × 1111111111111111111) mod 2^64, as a share of 2^64; see

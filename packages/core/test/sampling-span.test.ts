@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { TracerOptions } from '../src/config.js'
+import type { TracerOptions } from '../src/config/config.js'
 import { SpanSampler } from '../src/sampling/span-sampler.js'
-import type { Span } from '../src/span.js'
-import { CoreTracer } from '../src/tracer.js'
+import type { Span } from '../src/model/span.js'
+import { CoreTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
 
 function setup(options: TracerOptions) {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { createTracer } from '../src/tracer.js'
+import { createTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
-import { logIds } from '../src/log-ids.js'
+import { logIds } from '../src/tracer/log-ids.js'
 
 function setup(options: Parameters<typeof createTracer>[0] = {}) {
   const exporter = new InMemoryExporter()

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { StatsConcentrator, type FlushedBucket, type StatsGroup } from '../src/stats/concentrator.js'
 import { TRACER_BLOCKED_VALUE, Trilean, grpcStatusCode, quantizePeerValue } from '../src/stats/stats-key.js'
-import { createTracer, type SpanOptions, type Tracer } from '../src/tracer.js'
+import { createTracer, type SpanOptions, type Tracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
-import type { Span } from '../src/span.js'
+import type { Span } from '../src/model/span.js'
 
 // Epoch ms on a bucket boundary (10 s buckets), far enough from now to be obviously synthetic.
 const T0 = 1_800_000_000_000

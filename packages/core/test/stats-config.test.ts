@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { resolveConfig, type TracerOptions } from '../src/config.js'
+import { resolveConfig, type TracerOptions } from '../src/config/config.js'
 
 function resolve(options: TracerOptions, env: Record<string, string>): { statsComputation: boolean; warnings: string[] } {
   const warnings: string[] = []

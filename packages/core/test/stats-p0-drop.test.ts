@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { keptOfP0 } from '../src/stats/p0-drop.js'
-import { createTracer } from '../src/tracer.js'
+import { createTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
-import type { Span } from '../src/span.js'
+import type { Span } from '../src/model/span.js'
 
 function chunk(priority: number | undefined, decorate: (spans: Span[]) => void = () => {}): Span[] {
   const memory = new InMemoryExporter()

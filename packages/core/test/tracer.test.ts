@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'node:test'
-import { createTracer, type SpanOptions } from '../src/tracer.js'
+import { createTracer, type SpanOptions } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
-import type { TracerOptions } from '../src/config.js'
+import type { TracerOptions } from '../src/config/config.js'
 
 function setup(options: TracerOptions = {}) {
   const exporter = new InMemoryExporter()

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { parseHead, readChunked } from '../src/exporter/http1-response.js'
-import { SocketTransport } from '../src/exporter/socket-transport.js'
-import { BODY_PIECE_BYTES, MAX_RESPONSE_BYTES } from '../src/exporter/transport.js'
+import { parseHead, readChunked } from '../src/agent-client/http1-response.js'
+import { SocketTransport } from '../src/agent-client/socket-transport.js'
+import { BODY_PIECE_BYTES, MAX_RESPONSE_BYTES } from '../src/agent-client/transport.js'
 
 type Ctx = { after: (fn: () => Promise<void> | void) => void }
 
@@ -286,7 +286,7 @@ test('https:// speaks TLS and checks the certificate (a self-signed one is refus
 
 test('an idle kept-alive connection does not hold the process open', async (t) => {
   const { url } = await recorder(t)
-  const module = join(fileURLToPath(new URL('.', import.meta.url)), '../src/exporter/socket-transport.ts')
+  const module = join(fileURLToPath(new URL('.', import.meta.url)), '../src/agent-client/socket-transport.ts')
   const script = `
     import { SocketTransport } from ${JSON.stringify(module)}
     const answer = await new SocketTransport(new URL(${JSON.stringify(url.href)})).send('/info', 'GET', {}, undefined, 2000)

@@ -1,5 +1,5 @@
-import type { SpanContext } from '../span-context.js'
-import type { Span } from '../span.js'
+import type { SpanContext } from '../model/span-context.js'
+import type { Span } from '../model/span.js'
 import { isHex16, isPrintableAscii, MAX_U64, RemoteContext } from './remote-context.js'
 import { parseTracestate } from './tracecontext.js'
 

@@ -1,4 +1,4 @@
-import type { SpanContext, SpanLink } from '../span-context.js'
+import type { SpanContext, SpanLink } from '../model/span-context.js'
 import { extractB3Multi, extractB3Single, injectB3Multi, injectB3Single } from './b3.js'
 import { extractBaggage, injectBaggage } from './baggage.js'
 import { fromHeaders, type HeaderCarrier, type HeaderSetter } from './carrier.js'

@@ -1,4 +1,4 @@
-import type { SpanContext, SpanLink } from '../span-context.js'
+import type { SpanContext, SpanLink } from '../model/span-context.js'
 
 /**
  * A context read from headers: mutable while the styles are merged, then handed out as a readonly

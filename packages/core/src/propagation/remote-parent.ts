@@ -1,5 +1,5 @@
-import type { SpanContext, SpanLink } from '../span-context.js'
-import type { Span } from '../span.js'
+import type { SpanContext, SpanLink } from '../model/span-context.js'
+import type { Span } from '../model/span.js'
 import { isHex16, RemoteContext } from './remote-context.js'
 import type { PropagationConfig } from './styles.js'
 import { hex16, parseTracestate } from './tracecontext.js'

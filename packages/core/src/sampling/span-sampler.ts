@@ -1,4 +1,4 @@
-import type { Span } from '../span.js'
+import type { Span } from '../model/span.js'
 import { compilePattern, type Matcher } from './glob.js'
 import { keepThreshold, keeps } from './keep-test.js'
 import { RateLimiter } from './rate-limiter.js'

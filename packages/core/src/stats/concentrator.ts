@@ -1,4 +1,4 @@
-import type { Span } from '../span.js'
+import type { Span } from '../model/span.js'
 import { DDSketch } from './ddsketch.js'
 import { StatsKeyReader, TRACER_BLOCKED_VALUE, copyKey, emptyKey, overflowKey, sameKey, type StatsKey } from './stats-key.js'
 

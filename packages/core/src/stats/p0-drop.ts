@@ -1,4 +1,4 @@
-import type { Span } from '../span.js'
+import type { Span } from '../model/span.js'
 import { SPAN_SAMPLING_MECHANISM } from '../sampling/span-sampler.js'
 
 /** Set on spans kept by App Analytics (`_dd1.sr.eausr`): the agent keeps them from dropped traces too. */

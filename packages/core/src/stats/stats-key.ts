@@ -1,6 +1,6 @@
-import { Limits, NormalizeCache, asText, isValidStatusCode, normalizeName, normalizeService, truncateUtf8 } from '../exporter/normalize.js'
-import { SqlObfuscator } from '../exporter/obfuscate-sql.js'
-import type { Span } from '../span.js'
+import { Limits, NormalizeCache, asText, isValidStatusCode, normalizeName, normalizeService, truncateUtf8 } from '../wire/normalize.js'
+import { SqlObfuscator } from '../wire/obfuscate-sql.js'
+import type { Span } from '../model/span.js'
 import { quantizeRedis } from './quantize-redis.js'
 
 // What a span contributes to client-side stats: whether it counts, and the fields of its aggregation key

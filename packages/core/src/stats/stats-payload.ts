@@ -1,4 +1,4 @@
-import { MsgpackWriter, PayloadTooLargeError, encodeString } from '../exporter/msgpack-writer.js'
+import { MsgpackWriter, PayloadTooLargeError, encodeString } from '../wire/msgpack-writer.js'
 import { DDSketch } from './ddsketch.js'
 import type { FlushedBucket, StatsGroup } from './concentrator.js'
 

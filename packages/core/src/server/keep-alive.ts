@@ -1,7 +1,7 @@
 import { AsyncResource } from 'node:async_hooks'
 import type { IncomingMessage } from 'node:http'
 import { Socket } from 'node:net'
-import { storage } from '../context.js'
+import { storage } from '../model/context.js'
 
 // Created outside any request (at load, with this tracer's store left out), so that what runs in its
 // scope starts no span and holds no request's context.

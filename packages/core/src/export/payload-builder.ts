@@ -1,8 +1,8 @@
-import type { Span } from '../span.js'
-import type { BufferPool } from './buffer-pool.js'
-import type { EncodedPayload, PayloadEncoder, ProtocolVersion, SpanDecorations } from './encode-span.js'
-import { V04Encoder } from './encode-v04.js'
-import { V05Encoder } from './encode-v05.js'
+import type { Span } from '../model/span.js'
+import type { BufferPool } from '../wire/buffer-pool.js'
+import type { EncodedPayload, PayloadEncoder, ProtocolVersion, SpanDecorations } from '../wire/encode-span.js'
+import { V04Encoder } from '../wire/encode-v04.js'
+import { V05Encoder } from '../wire/encode-v05.js'
 
 /** What the builder drops, for the exporter's counters and warnings. */
 export interface DropSink {

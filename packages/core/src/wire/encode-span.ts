@@ -1,4 +1,4 @@
-import type { Span } from '../span.js'
+import type { Span } from '../model/span.js'
 import type { BufferPool } from './buffer-pool.js'
 import { MsgpackWriter, PayloadTooLargeError } from './msgpack-writer.js'
 import {

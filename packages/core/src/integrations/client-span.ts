@@ -1,7 +1,7 @@
-import { isSuppressed } from '../context.js'
+import { isSuppressed } from '../model/context.js'
 import type { HeaderSetter } from '../propagation/carrier.js'
-import type { Span } from '../span.js'
-import { parseStatusRanges, statusPredicate } from './status-ranges.js'
+import type { Span } from '../model/span.js'
+import { parseStatusRanges, statusPredicate } from '../config/status-ranges.js'
 
 /** Options of `tracer.instrumentHttpClients(options)` / `createTracer({ httpClients })`. Every field is optional. */
 export interface HttpClientOptions {

@@ -1,4 +1,4 @@
-import type { Transport, TransportResponse } from './transport.js'
+import type { Transport, TransportResponse } from '../agent-client/transport.js'
 
 /** What the agent's `GET /info` said (reference §1.7); only the fields the tracer uses. */
 export interface AgentInfo {

@@ -1,5 +1,5 @@
-import { idToHex } from './ids.js'
-import type { Span } from './span.js'
+import { idToHex } from '../model/ids.js'
+import type { Span } from '../model/span.js'
 
 /** The ids a log line carries to link to its trace, formatted as Datadog's log pipeline reads them. */
 export interface LogIds {

@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { getTracer } from '../default-tracer.js'
-import type { Span } from '../span.js'
-import type { SpanContext } from '../span-context.js'
-import type { Tracer } from '../tracer.js'
+import { getTracer } from '../tracer/default-tracer.js'
+import type { Span } from '../model/span.js'
+import type { SpanContext } from '../model/span-context.js'
+import type { Tracer } from '../tracer/tracer.js'
 import { clientIp } from './client-ip.js'
 import { detachKeepAliveTimer } from './keep-alive.js'
 import { addHeaderTags, parseHeaderTags, type HeaderTag } from './header-tags.js'
 import { obfuscateUrl, queryObfuscator, type QueryObfuscator } from './query-obfuscation.js'
-import { parseStatusRanges, statusPredicate } from './status-ranges.js'
+import { parseStatusRanges, statusPredicate } from '../config/status-ranges.js'
 
 /** Options shared by the Express middleware and the Fastify plugin. Every field is optional. */
 export interface ServerSpanOptions {

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { DiagnosticSink } from './diagnostics.js'
-import type { Exporter } from './exporter/exporter.js'
-import type { HttpClientOptions } from './http/client-span.js'
-import { resolvePropagationConfig, type PropagationConfig, type PropagationOptions } from './propagation/styles.js'
-import { resolveSamplingConfig } from './sampling/sampling-config.js'
-import type { SamplingRule, SpanSamplingRule } from './sampling/sampling-rules.js'
+import type { DiagnosticSink } from '../base/diagnostics.js'
+import type { Exporter } from '../export/exporter.js'
+import type { HttpClientOptions } from '../integrations/client-span.js'
+import { resolvePropagationConfig, type PropagationConfig, type PropagationOptions } from '../propagation/styles.js'
+import { resolveSamplingConfig } from '../sampling/sampling-config.js'
+import type { SamplingRule, SpanSamplingRule } from '../sampling/sampling-rules.js'
 
 export type TagValue = string | number | boolean
 

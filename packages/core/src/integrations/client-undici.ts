@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import type { Span } from '../span.js'
+import type { Span } from '../model/span.js'
 import { parseOrigin, pathOnly, type HttpClientTracing } from './client-span.js'
 
 // undici publishes these for every request it makes, fetch() included, through node:diagnostics_channel:

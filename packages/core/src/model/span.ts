@@ -1,4 +1,4 @@
-import type { TracerConfig } from './config.js'
+import type { TracerConfig } from '../config/config.js'
 import { SamplingPriority, DecisionMaker } from './sampling-priority.js'
 import type { SpanContext } from './span-context.js'
 import type { TraceState } from './trace.js'

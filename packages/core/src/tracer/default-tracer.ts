@@ -1,9 +1,9 @@
-import type { TracerConfig } from './config.js'
-import type { Diagnostics } from './diagnostics.js'
-import type { ExporterHealth } from './exporter/agent-exporter.js'
-import type { HttpClientOptions } from './http/client-span.js'
-import type { SpanContext } from './span-context.js'
-import type { Span } from './span.js'
+import type { TracerConfig } from '../config/config.js'
+import type { Diagnostics } from '../base/diagnostics.js'
+import type { ExporterHealth } from '../export/agent-exporter.js'
+import type { HttpClientOptions } from '../integrations/client-span.js'
+import type { SpanContext } from '../model/span-context.js'
+import type { Span } from '../model/span.js'
 import { CoreTracer, type SpanCallback, type SpanOptions, type Tracer } from './tracer.js'
 
 let instance: CoreTracer | undefined

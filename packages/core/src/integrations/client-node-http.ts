@@ -1,7 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { ClientRequest, IncomingMessage } from 'node:http'
 import { syncBuiltinESMExports } from 'node:module'
-import type { Span } from '../span.js'
+import type { Span } from '../model/span.js'
 import { pathOnly, type HttpClientTracing } from './client-span.js'
 
 // Node's http client channels. `http.client.request.created` fires in the ClientRequest constructor,

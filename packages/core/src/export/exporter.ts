@@ -1,4 +1,4 @@
-import type { Span } from '../span.js'
+import type { Span } from '../model/span.js'
 
 /**
  * Where finished trace chunks go. `export` is called on the request path: it must not encode, do I/O or
