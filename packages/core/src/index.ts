@@ -1,7 +1,7 @@
 export { createTracer, CoreTracer } from './tracer/tracer.js'
 export type { Tracer, SpanOptions, SpanCallback } from './tracer/tracer.js'
 export { tracer, getTracer } from './tracer/default-tracer.js'
-export type { Span } from './model/span.js'
+export type { CoreSpan as Span } from './model/span.js'
 export type { SpanContext, SpanLink } from './model/span-context.js'
 export type { TracerOptions, TracerConfig, TagValue } from './config/config.js'
 export { SamplingPriority } from './model/sampling-priority.js'

@@ -1,24 +1,24 @@
 import type { Exporter } from './export/exporter.js'
-import type { Span } from './model/span.js'
+import type { CoreSpan } from './model/span.js'
 
 /**
  * Keeps exported trace chunks in memory: for unit tests of code that makes spans, and for users who want
  * to assert on their own spans. `createTracer({ exporter: new InMemoryExporter() })`.
  */
 export class InMemoryExporter implements Exporter {
-  #chunks: Span[][] = []
+  #chunks: CoreSpan[][] = []
 
-  export(chunk: Span[]): void {
+  export(chunk: CoreSpan[]): void {
     this.#chunks.push(chunk)
   }
 
   /** Chunks in the order they were exported. */
-  chunks(): Span[][] {
+  chunks(): CoreSpan[][] {
     return [...this.#chunks]
   }
 
   /** Every exported span, in finishing order. */
-  spans(): Span[] {
+  spans(): CoreSpan[] {
     return this.#chunks.flat()
   }
 

@@ -5,7 +5,7 @@ import type { Transport, TransportResponse } from '../src/agent-client/transport
 import { Diagnostics } from '../src/base/diagnostics.js'
 import { createTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
-import type { Span } from '../src/model/span.js'
+import type { CoreSpan } from '../src/model/span.js'
 import { V04Encoder } from '../src/wire/encode-v04.js'
 import { BufferPool } from '../src/wire/buffer-pool.js'
 import { decode } from '@msgpack/msgpack'
@@ -36,7 +36,7 @@ class RecordingTransport implements Transport {
   }
 }
 
-function chunks(count: number, spansEach = 1): Span[][] {
+function chunks(count: number, spansEach = 1): CoreSpan[][] {
   const memory = new InMemoryExporter()
   const tracer = createTracer({ service: 'svc', exporter: memory, flushOnExit: false })
   for (let i = 0; i < count; i++) {

@@ -11,7 +11,7 @@ import { echoServer } from './support/echo-server.js'
 import { test, type TestContext } from 'node:test'
 import type { TracerOptions } from '../src/config/config.js'
 import { hasCreatedChannel } from '../src/integrations/client-node-http.js'
-import type { Span } from '../src/model/span.js'
+import type { CoreSpan } from '../src/model/span.js'
 import { InMemoryExporter } from '../src/testing.js'
 import { CoreTracer } from '../src/tracer/tracer.js'
 
@@ -25,7 +25,7 @@ function tracerFor(t: TestContext, options: TracerOptions): { tracer: CoreTracer
   return { tracer, exporter }
 }
 
-function clientSpans(exporter: InMemoryExporter): Span[] {
+function clientSpans(exporter: InMemoryExporter): CoreSpan[] {
   return exporter.spans().filter((s) => s.name === 'http.request')
 }
 
@@ -56,7 +56,7 @@ test(`without patchNodeHttp: ${CHANNEL ? 'traced through the created channel' : 
   const echo = await echoServer(t, 'body')
   const { tracer, exporter } = tracerFor(t, { httpClients: true })
   assert.equal(http.request.name, 'request', 'nothing is patched')
-  let root: Span | undefined
+  let root: CoreSpan | undefined
   await tracer.trace('job', async (span) => {
     root = span
     assert.equal(await getText(http.get, `${echo.base}/a?secret=1`), 'body')

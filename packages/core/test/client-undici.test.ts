@@ -9,7 +9,7 @@ import { request as undiciRequest } from 'undici'
 import { startAgent } from '@datadog-apm/agent'
 import { runSuppressed } from '../src/model/context.js'
 import type { TracerOptions } from '../src/config/config.js'
-import type { Span } from '../src/model/span.js'
+import type { CoreSpan } from '../src/model/span.js'
 import { InMemoryExporter } from '../src/testing.js'
 import { CoreTracer } from '../src/tracer/tracer.js'
 
@@ -23,7 +23,7 @@ function tracerFor(t: TestContext, options: TracerOptions = {}): { tracer: CoreT
   return { tracer, exporter, warnings }
 }
 
-function clientSpans(exporter: InMemoryExporter): Span[] {
+function clientSpans(exporter: InMemoryExporter): CoreSpan[] {
   return exporter.spans().filter((s) => s.name === 'http.request')
 }
 
@@ -45,7 +45,7 @@ test('importing core or creating a tracer subscribes to nothing; httpClients doe
 test('fetch(): a client span, child of the active span, whose ids travel in the headers', async (t) => {
   const echo = await echoServer(t)
   const { tracer, exporter } = tracerFor(t)
-  let root: Span | undefined
+  let root: CoreSpan | undefined
   await tracer.trace('web.request', async (span) => {
     root = span
     const res = await fetch(`${echo.base}/users/42?token=secret#frag`, { method: 'POST', body: 'x' })

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { decode } from '@msgpack/msgpack'
 import { V04Encoder, type SpanDecorations } from '../src/wire/encode-v04.js'
 import { MsgpackWriter, PayloadTooLargeError } from '../src/wire/msgpack-writer.js'
-import { Span } from '../src/model/span.js'
+import { CoreSpan } from '../src/model/span.js'
 import { createTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
 import { TraceState } from '../src/model/trace.js'
@@ -16,7 +16,7 @@ const decorations: SpanDecorations = {
   processId: 4242
 }
 
-function encode(chunks: Span[][], maxPayloadBytes = 1 << 20): Decoded[][] {
+function encode(chunks: CoreSpan[][], maxPayloadBytes = 1 << 20): Decoded[][] {
   const encoder = new V04Encoder(decorations, maxPayloadBytes)
   encoder.begin()
   for (const chunk of chunks) assert.ok(encoder.append(chunk))
@@ -77,7 +77,7 @@ test('a span decodes field by field, with the agent key set and types', () => {
 test('64-bit ids are exact at 2^63 and 2^64-1', () => {
   const owner = { config: createTracer({ exporter: new InMemoryExporter(), flushOnExit: false }).config, finishSpan() {} }
   const trace = new TraceState(2n ** 64n - 1n, '', 1, undefined, {})
-  const span = new Span(owner, trace, 2n ** 63n, 2n ** 64n - 2n, undefined, 'op', 'svc', 'op', '', performance.now())
+  const span = new CoreSpan(owner, trace, 2n ** 63n, 2n ** 64n - 2n, undefined, 'op', 'svc', 'op', '', performance.now())
   span.duration = 1
   const [[decoded]] = encode([[span]]) as [[Decoded]]
   assert.equal(decoded.trace_id, 2n ** 64n - 1n)

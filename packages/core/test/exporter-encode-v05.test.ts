@@ -6,12 +6,12 @@ import { V04Encoder } from '../src/wire/encode-v04.js'
 import { V05Encoder } from '../src/wire/encode-v05.js'
 import { createTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
-import type { Span } from '../src/model/span.js'
+import type { CoreSpan } from '../src/model/span.js'
 
 const decorations = { service: 'svc', globalMeta: { language: 'javascript', 'runtime-id': 'rid', env: 'prod' }, processId: 7 }
 const headers = { 'content-type': 'application/msgpack', 'datadog-meta-lang': 'nodejs', 'datadog-meta-lang-version': 'v20', 'datadog-meta-lang-interpreter': 'v8', 'datadog-meta-tracer-version': '0.1.0' }
 
-function chunks(): Span[][] {
+function chunks(): CoreSpan[][] {
   const exporter = new InMemoryExporter()
   const t = createTracer({ service: 'svc', exporter, flushOnExit: false })
   for (let i = 0; i < 5; i++) {
@@ -36,7 +36,7 @@ function received(bytes: Buffer, endpoint: string, traceCount: number): Received
 }
 
 /** Both encoders with every chunk appended (each must fit), their payloads not finished yet. */
-function encodeBoth(input: readonly Span[][], maxV04: number, maxV05: number): { v4: V04Encoder; v5: V05Encoder } {
+function encodeBoth(input: readonly CoreSpan[][], maxV04: number, maxV05: number): { v4: V04Encoder; v5: V05Encoder } {
   const v4 = new V04Encoder(decorations, maxV04)
   const v5 = new V05Encoder(decorations, maxV05)
   v4.begin()

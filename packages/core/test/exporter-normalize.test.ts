@@ -13,7 +13,7 @@ import {
   truncateUtf8,
   truncateWithEllipsis
 } from '../src/wire/normalize.js'
-import { Span } from '../src/model/span.js'
+import { CoreSpan } from '../src/model/span.js'
 import { createTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
 import { TraceState } from '../src/model/trace.js'
@@ -22,7 +22,7 @@ type Decoded = { name: string; service: string; resource: string; type: string; 
 
 const decorations = { service: 'svc', globalMeta: { language: 'javascript', env: 'Prod Env' }, processId: 1 }
 
-function encodeOne(build: (span: Span) => void): Decoded {
+function encodeOne(build: (span: CoreSpan) => void): Decoded {
   const exporter = new InMemoryExporter()
   const tracer = createTracer({ service: 'svc', exporter, flushOnExit: false })
   const span = tracer.startSpan('op')
@@ -146,7 +146,7 @@ test('global env is normalized once; hostile field values written by user code n
 test('start before 2000 becomes now - duration; a parent equal to both ids is reset', () => {
   const owner = { config: createTracer({ exporter: new InMemoryExporter(), flushOnExit: false }).config, finishSpan() {} }
   const trace = new TraceState(7n, '', 1, undefined, {})
-  const span = new Span(owner, trace, 7n, 7n, undefined, 'op', 'svc', 'op', '', -performance.timeOrigin + 1000)
+  const span = new CoreSpan(owner, trace, 7n, 7n, undefined, 'op', 'svc', 'op', '', -performance.timeOrigin + 1000)
   span.duration = 2
   const encoder = new V04Encoder(decorations, 1 << 20)
   encoder.begin()

@@ -8,12 +8,12 @@ import { V05Encoder } from '../src/wire/encode-v05.js'
 import { splitPayload, transcodeV05ToV04 } from '../src/wire/payload-parts.js'
 import { createTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
-import type { Span } from '../src/model/span.js'
+import type { CoreSpan } from '../src/model/span.js'
 
 const decorations = { service: 'svc', globalMeta: { language: 'javascript', 'runtime-id': 'rid', env: 'prod' }, processId: 7 }
 
 /** Traces of 1 to 4 spans, with SQL, unicode, long values, numbers of every size and an error. */
-function chunks(count: number): Span[][] {
+function chunks(count: number): CoreSpan[][] {
   const exporter = new InMemoryExporter()
   const t = createTracer({ service: 'svc', exporter, flushOnExit: false })
   for (let i = 0; i < count; i++) {
@@ -26,7 +26,7 @@ function chunks(count: number): Span[][] {
   return exporter.chunks()
 }
 
-function encode(encoder: PayloadEncoder, input: readonly Span[][]): EncodedPayload {
+function encode(encoder: PayloadEncoder, input: readonly CoreSpan[][]): EncodedPayload {
   encoder.begin()
   for (const chunk of input) assert.ok(encoder.append(chunk))
   return encoder.finishPayload()

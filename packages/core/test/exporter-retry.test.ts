@@ -6,7 +6,7 @@ import type { Transport, TransportResponse } from '../src/agent-client/transport
 import { Diagnostics } from '../src/base/diagnostics.js'
 import { createTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
-import type { Span } from '../src/model/span.js'
+import type { CoreSpan } from '../src/model/span.js'
 
 type Answer = TransportResponse | Error
 
@@ -32,7 +32,7 @@ class ScriptedTransport implements Transport {
 const status = (code: number, body = ''): TransportResponse => ({ status: code, body, headers: {} })
 const refused = (): Error => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
 
-function chunks(count: number, spansEach = 1): Span[][] {
+function chunks(count: number, spansEach = 1): CoreSpan[][] {
   const memory = new InMemoryExporter()
   const tracer = createTracer({ service: 'svc', exporter: memory, flushOnExit: false })
   for (let i = 0; i < count; i++) {
@@ -169,7 +169,7 @@ test('auto with an /info that lists v0.5 sends v0.5, and takes the agent\'s smal
 test('spans the agent would drop a whole trace for: zero span ids removed, zero trace ids dropped, foreign spans split off', async () => {
   const transport = new ScriptedTransport()
   const e = exporter(transport, { discovery: false })
-  const [a, b, c] = chunks(3, 2) as [Span[], Span[], Span[]]
+  const [a, b, c] = chunks(3, 2) as [CoreSpan[], CoreSpan[], CoreSpan[]]
   ;(a[0] as unknown as { spanId: bigint }).spanId = 0n
   ;(b[0].trace as unknown as { traceId: bigint }).traceId = 0n
   e.export(a)

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { TracerOptions } from '../src/config/config.js'
 import { PrioritySampler, type PrioritySamplerOptions } from '../src/sampling/priority-sampler.js'
-import type { Span } from '../src/model/span.js'
+import type { CoreSpan } from '../src/model/span.js'
 import { CoreTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
 
@@ -20,11 +20,11 @@ function setup(options: TracerOptions = {}) {
 }
 
 /** A local root in a trace of the given id, with no decision yet (a remote parent that sent none). */
-function rootOf(tracer: CoreTracer, traceId: bigint, name = 'web.request', options: { service?: string; resource?: string; tags?: Record<string, unknown> } = {}): Span {
+function rootOf(tracer: CoreTracer, traceId: bigint, name = 'web.request', options: { service?: string; resource?: string; tags?: Record<string, unknown> } = {}): CoreSpan {
   return tracer.startSpan(name, { childOf: { traceId, traceIdHigh: '', spanId: 99n }, ...options })
 }
 
-function decide(sampler: PrioritySampler, span: Span): { priority: number | undefined; dm: string | undefined; metrics: Record<string, number> } {
+function decide(sampler: PrioritySampler, span: CoreSpan): { priority: number | undefined; dm: string | undefined; metrics: Record<string, number> } {
   sampler.decide(span.trace, span)
   return { priority: span.trace.samplingPriority, dm: span.trace.decisionMaker, metrics: span.metrics }
 }
@@ -238,7 +238,7 @@ test('an upstream decision is kept for a continued trace: not overridden by rule
 test('partial flush: every chunk carries the priority decided when the first one left', () => {
   // The spans share the trace state, so what each chunk carried is recorded when it is handed over.
   const seen: Array<number | undefined> = []
-  const exporter = { export: (chunk: Span[]) => void seen.push(chunk[0].trace.samplingPriority), flush: () => Promise.resolve(), shutdown: () => Promise.resolve() }
+  const exporter = { export: (chunk: CoreSpan[]) => void seen.push(chunk[0].trace.samplingPriority), flush: () => Promise.resolve(), shutdown: () => Promise.resolve() }
   const tracer = new CoreTracer({ service: 'svc', exporter, flushOnExit: false, partialFlushMinSpans: 2, samplingRules: [{ name: 'root', sampleRate: 0 }] })
   const root = tracer.startSpan('root')
   for (let i = 0; i < 5; i++) tracer.startSpan(`child-${i}`, { childOf: root }).finish()

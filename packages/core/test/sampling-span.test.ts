@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { TracerOptions } from '../src/config/config.js'
 import { SpanSampler } from '../src/sampling/span-sampler.js'
-import type { Span } from '../src/model/span.js'
+import type { CoreSpan } from '../src/model/span.js'
 import { CoreTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
 
@@ -12,13 +12,13 @@ function setup(options: TracerOptions) {
   return { tracer, exporter }
 }
 
-function spanSampling(span: Span): Record<string, number> {
+function spanSampling(span: CoreSpan): Record<string, number> {
   const out: Record<string, number> = {}
   for (const key of Object.keys(span.metrics)) if (key.startsWith('_dd.span_sampling.')) out[key] = span.metrics[key]
   return out
 }
 
-function traceOf(tracer: CoreTracer, names: Array<[name: string, service?: string]>): Span[] {
+function traceOf(tracer: CoreTracer, names: Array<[name: string, service?: string]>): CoreSpan[] {
   const root = tracer.startSpan('web.request')
   const spans = names.map(([name, service]) => tracer.startSpan(name, { childOf: root, service }))
   for (const span of spans) span.finish()
@@ -75,7 +75,7 @@ test('max_per_second caps the spans a rule keeps: the last one accepted, the fir
 test('the span rate is a keep test on the span id: deterministic, about the rate over many spans', () => {
   const sampler = new SpanSampler([{ sampleRate: 0.3 }])
   const { tracer } = setup({ sampleRate: 0 })
-  const spans: Span[] = []
+  const spans: CoreSpan[] = []
   const root = tracer.startSpan('root')
   for (let i = 0; i < 5000; i++) spans.push(tracer.startSpan('child', { childOf: root }))
   sampler.sampleChunk(spans)

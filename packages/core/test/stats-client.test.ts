@@ -4,7 +4,7 @@ import { decodeStatsPayload } from '@datadog-apm/agent'
 import { Diagnostics } from '../src/base/diagnostics.js'
 import type { AgentInfo } from '../src/export/agent-info.js'
 import type { Transport, TransportResponse } from '../src/agent-client/transport.js'
-import type { Span } from '../src/model/span.js'
+import type { CoreSpan } from '../src/model/span.js'
 import { parseAgentInfo } from '../src/export/agent-info.js'
 import { ClientStats, type ClientStatsOptions } from '../src/stats/client-stats.js'
 import { createTracer, type SpanOptions } from '../src/tracer/tracer.js'
@@ -66,7 +66,7 @@ function clientStats(transport: Transport, clock: { now: number }, options: Part
 }
 
 /** One finished chunk: a root from `startMs` to `endMs` with the given priority. */
-function chunk(priority: number, startMs = T0 + 1000, endMs = T0 + 1005, options: SpanOptions = {}): Span[] {
+function chunk(priority: number, startMs = T0 + 1000, endMs = T0 + 1005, options: SpanOptions = {}): CoreSpan[] {
   const memory = new InMemoryExporter()
   const tracer = createTracer({ service: 'web', exporter: memory, flushOnExit: false })
   const root = tracer.startSpan('web.request', { childOf: null, startTime: startMs, ...options })

@@ -4,7 +4,7 @@ import { StatsConcentrator, type FlushedBucket, type StatsGroup } from '../src/s
 import { TRACER_BLOCKED_VALUE, Trilean, grpcStatusCode, quantizePeerValue } from '../src/stats/stats-key.js'
 import { createTracer, type SpanOptions, type Tracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
-import type { Span } from '../src/model/span.js'
+import type { CoreSpan } from '../src/model/span.js'
 
 // Epoch ms on a bucket boundary (10 s buckets), far enough from now to be obviously synthetic.
 const T0 = 1_800_000_000_000
@@ -18,7 +18,7 @@ function setup(options: { now?: number; maxGroupsPerBucket?: number } = {}): { t
 }
 
 /** A span from `startMs` to `endMs` (epoch ms): durations are then exact. */
-function timed(tracer: Tracer, name: string, startMs: number, endMs: number, options: SpanOptions = {}): Span {
+function timed(tracer: Tracer, name: string, startMs: number, endMs: number, options: SpanOptions = {}): CoreSpan {
   const span = tracer.startSpan(name, { childOf: null, ...options, startTime: startMs })
   span.finish(endMs)
   return span

@@ -3,9 +3,9 @@ import { test } from 'node:test'
 import { keptOfP0 } from '../src/stats/p0-drop.js'
 import { createTracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
-import type { Span } from '../src/model/span.js'
+import type { CoreSpan } from '../src/model/span.js'
 
-function chunk(priority: number | undefined, decorate: (spans: Span[]) => void = () => {}): Span[] {
+function chunk(priority: number | undefined, decorate: (spans: CoreSpan[]) => void = () => {}): CoreSpan[] {
   const memory = new InMemoryExporter()
   const tracer = createTracer({ service: 'svc', exporter: memory, flushOnExit: false })
   const root = tracer.startSpan('root', { childOf: null })

@@ -1,6 +1,6 @@
 import { runSuppressed } from '../model/context.js'
 import type { Diagnostics } from '../base/diagnostics.js'
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 import type { ClientStats, ClientStatsHealth } from '../stats/client-stats.js'
 import { TRACER_VERSION } from '../base/version.js'
 import { AgentDiscovery, DiscoveryStatus, type AgentInfo } from './agent-info.js'
@@ -181,7 +181,7 @@ export class AgentExporter implements Exporter {
   #v05Refused = false
 
   /** Chunks exported since the last turn, not yet encoded. */
-  #pending: Span[][] = []
+  #pending: CoreSpan[][] = []
   #pendingSpans = 0
   /** Closed payloads waiting for a request slot. */
   readonly #ready: Payload[] = []
@@ -309,7 +309,7 @@ export class AgentExporter implements Exporter {
     return this.#discovery?.info
   }
 
-  export(chunk: Span[]): void {
+  export(chunk: CoreSpan[]): void {
     if (this.#closed) {
       this.#drop(1, chunk.length, 'shutdown')
       return

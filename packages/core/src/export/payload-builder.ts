@@ -1,4 +1,4 @@
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 import type { BufferPool } from '../wire/buffer-pool.js'
 import type { EncodedPayload, PayloadEncoder, ProtocolVersion, SpanDecorations } from '../wire/encode-span.js'
 import { V04Encoder } from '../wire/encode-v04.js'
@@ -84,7 +84,7 @@ export class PayloadBuilder {
   }
 
   /** Encodes `chunk` into the open payload; payloads closed because they were full go to `closed`. */
-  add(chunk: readonly Span[], protocol: ProtocolVersion, closed: EncodedPayload[]): void {
+  add(chunk: readonly CoreSpan[], protocol: ProtocolVersion, closed: EncodedPayload[]): void {
     if (this.#open !== undefined && this.#open.protocol !== protocol) this.#push(this.close(), closed)
     if (isClean(chunk)) this.#append(chunk, protocol, closed)
     else for (const part of this.#repair(chunk)) this.#append(part, protocol, closed)
@@ -94,7 +94,7 @@ export class PayloadBuilder {
     if (payload !== undefined) closed.push(payload)
   }
 
-  #append(chunk: readonly Span[], protocol: ProtocolVersion, closed: EncodedPayload[]): void {
+  #append(chunk: readonly CoreSpan[], protocol: ProtocolVersion, closed: EncodedPayload[]): void {
     let open = this.#open
     if (open === undefined) {
       open = this.#encoder(protocol)
@@ -132,14 +132,14 @@ export class PayloadBuilder {
    * id dropped, spans of another trace moved to a chunk of their own (the agent drops a whole trace
    * for any of these). Empty when nothing of it is left.
    */
-  #repair(chunk: readonly Span[]): (readonly Span[])[] {
+  #repair(chunk: readonly CoreSpan[]): (readonly CoreSpan[])[] {
     const kept = chunk.filter((span) => span.spanId !== 0n && span.trace.traceId !== 0n)
     const zeroSpan = chunk.filter((span) => span.spanId === 0n).length
     if (zeroSpan > 0) this.#drops.dropSpans(zeroSpan, 'span_id_zero')
     const zeroTrace = chunk.length - zeroSpan - kept.length
     if (zeroTrace > 0) this.#drops.drop(1, zeroTrace, 'trace_id_zero')
     if (kept.length === 0) return []
-    const groups = new Map<bigint, Span[]>()
+    const groups = new Map<bigint, CoreSpan[]>()
     for (const span of kept) {
       const group = groups.get(span.trace.traceId)
       if (group === undefined) groups.set(span.trace.traceId, [span])
@@ -150,7 +150,7 @@ export class PayloadBuilder {
 }
 
 /** True when the agent takes the chunk as it is: non-zero ids, every span of the same trace. */
-function isClean(chunk: readonly Span[]): boolean {
+function isClean(chunk: readonly CoreSpan[]): boolean {
   const first = chunk[0]
   if (first === undefined || first.trace.traceId === 0n) return false
   const trace = first.trace

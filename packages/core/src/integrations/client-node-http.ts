@@ -1,7 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { ClientRequest, IncomingMessage } from 'node:http'
 import { syncBuiltinESMExports } from 'node:module'
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 import { pathOnly, type HttpClientTracing } from './client-span.js'
 
 // Node's http client channels. `http.client.request.created` fires in the ClientRequest constructor,
@@ -21,7 +21,7 @@ export function hasCreatedChannel(version: string = process.versions.node): bool
   return major > 23 || (major === 23 && minor >= 2) || (major === 22 && minor >= 12)
 }
 
-const spans = new WeakMap<object, Span>()
+const spans = new WeakMap<object, CoreSpan>()
 let tracing: HttpClientTracing | undefined
 let subscribedCreated = false
 

@@ -1,6 +1,6 @@
 import { isSuppressed } from '../model/context.js'
 import type { HeaderSetter } from '../propagation/carrier.js'
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 import { parseStatusRanges, statusPredicate } from '../config/status-ranges.js'
 
 /** Options of `tracer.instrumentHttpClients(options)` / `createTracer({ httpClients })`. Every field is optional. */
@@ -30,9 +30,9 @@ export interface HttpClientOptions {
 export interface ClientSpanOwner {
   readonly enabled: boolean
   readonly diagnostics: { warn(kind: string, message: string, detail?: string): void }
-  startSpan(name: string, options: { service?: string; type?: string; resource?: string }): Span
+  startSpan(name: string, options: { service?: string; type?: string; resource?: string }): CoreSpan
   /** Writes the span's context with `set`, locking the trace's sampling decision. */
-  injectSpan<C>(span: Span, carrier: C, set: HeaderSetter<C>): void
+  injectSpan<C>(span: CoreSpan, carrier: C, set: HeaderSetter<C>): void
 }
 
 const STATUS_TEXT: string[] = Array.from({ length: 1000 }, (_, i) => String(i))
@@ -88,7 +88,7 @@ export class HttpClientTracing {
    * Starts a client span, or returns undefined when the request is not traced (tracer off, the
    * exporter's own request, skipped by the user). `url` has no query and no credentials.
    */
-  start(component: string, method: string, url: string, host: string, port: number): Span | undefined {
+  start(component: string, method: string, url: string, host: string, port: number): CoreSpan | undefined {
     const owner = this.owner
     if (!owner.enabled || isSuppressed()) return undefined
     if (this.#skip !== undefined && this.#call(this.#skip, url, 'skip')) return undefined
@@ -106,12 +106,12 @@ export class HttpClientTracing {
   }
 
   /** Injects the span's headers unless the propagation filter says no. */
-  inject<C>(span: Span, url: string, carrier: C, set: HeaderSetter<C>): void {
+  inject<C>(span: CoreSpan, url: string, carrier: C, set: HeaderSetter<C>): void {
     if (this.#filter !== undefined && !this.#call(this.#filter, url, 'propagationFilter')) return
     this.owner.injectSpan(span, carrier, set)
   }
 
-  status(span: Span, status: number): void {
+  status(span: CoreSpan, status: number): void {
     span.meta['http.status_code'] = status >= 0 && status < 1000 ? STATUS_TEXT[status] : String(status)
     if (this.#isError(status)) span.error = 1
   }

@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 import { parseOrigin, pathOnly, type HttpClientTracing } from './client-span.js'
 
 // undici publishes these for every request it makes, fetch() included, through node:diagnostics_channel:
@@ -23,7 +23,7 @@ interface UndiciRequest {
 
 // Per-request state lives in a WeakMap keyed by undici's request object: nothing is added to undici's
 // objects, no closure is made per request, and a request undici drops takes its entry with it.
-const spans = new WeakMap<object, Span>()
+const spans = new WeakMap<object, CoreSpan>()
 let tracing: HttpClientTracing | undefined
 
 function addHeader(request: UndiciRequest, name: string, value: string): void {

@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { Span } from './span.js'
+import type { CoreSpan } from './span.js'
 
 /** The store the exporter runs under, so nothing it does is traced or gets headers injected. */
 export const SUPPRESSED = Object.freeze({ suppressed: true as const })
-export type ContextStore = Span | typeof SUPPRESSED
+export type ContextStore = CoreSpan | typeof SUPPRESSED
 
 // One AsyncLocalStorage for the whole process, registered under a global symbol: every tracer, the
 // logger and the framework packages read the same context even when a bundle carries two copies of
@@ -14,9 +14,9 @@ const holder = globalThis as { [KEY]?: AsyncLocalStorage<ContextStore> }
 export const storage: AsyncLocalStorage<ContextStore> = (holder[KEY] ??= new AsyncLocalStorage<ContextStore>())
 
 /** The span active in the current async context, if any. */
-export function activeSpan(): Span | undefined {
+export function activeSpan(): CoreSpan | undefined {
   const store = storage.getStore()
-  return store === undefined || store === SUPPRESSED ? undefined : (store as Span)
+  return store === undefined || store === SUPPRESSED ? undefined : (store as CoreSpan)
 }
 
 /** True while the exporter (or anything else that must not be traced) is running. */

@@ -12,7 +12,7 @@ const MAX_TAG_DEPTH = 4
 /** What a span needs from the tracer that made it. */
 export interface SpanOwner {
   readonly config: TracerConfig
-  finishSpan(span: Span): void
+  finishSpan(span: CoreSpan): void
 }
 
 const timeOrigin = performance.timeOrigin
@@ -31,7 +31,7 @@ function truncate(value: string): string {
  * times are `performance.now()` milliseconds, turned into epoch nanoseconds only when encoded.
  * Operations on a finished span do nothing.
  */
-export class Span {
+export class CoreSpan {
   readonly owner: SpanOwner
   readonly trace: TraceState
   readonly spanId: bigint

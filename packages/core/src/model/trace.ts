@@ -1,4 +1,4 @@
-import type { Span } from './span.js'
+import type { CoreSpan } from './span.js'
 
 /**
  * What the spans of one trace share inside this process: the trace id, the sampling decision, the
@@ -28,9 +28,9 @@ export class TraceState {
   /** Spans started and not finished. */
   open: number
   /** Finished spans not exported yet; undefined when there are none. */
-  finished: Span[] | undefined
+  finished: CoreSpan[] | undefined
   /** The first span started in this process: sampling rules match it, and the applied rates go on it. */
-  localRoot: Span | undefined
+  localRoot: CoreSpan | undefined
 
   constructor(traceId: bigint, traceIdHigh: string, samplingPriority: number | undefined, origin: string | undefined, tags: Readonly<Record<string, string>>) {
     this.traceId = traceId

@@ -1,5 +1,5 @@
 import type { SpanContext } from '../model/span-context.js'
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 import { isHex16, isPrintableAscii, MAX_U64, RemoteContext } from './remote-context.js'
 import { parseTracestate } from './tracecontext.js'
 
@@ -60,7 +60,7 @@ export class OutgoingContext {
 }
 
 /** The outgoing context of a local span: its trace's state, and its own id as `p`. */
-export function outgoingFromSpan(span: Span): OutgoingContext {
+export function outgoingFromSpan(span: CoreSpan): OutgoingContext {
   const trace = span.trace
   return new OutgoingContext(
     trace.traceId,

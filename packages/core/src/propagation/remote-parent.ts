@@ -1,5 +1,5 @@
 import type { SpanContext, SpanLink } from '../model/span-context.js'
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 import { isHex16, RemoteContext } from './remote-context.js'
 import type { PropagationConfig } from './styles.js'
 import { hex16, parseTracestate } from './tracecontext.js'
@@ -52,7 +52,7 @@ export function formatSpanLinks(links: readonly SpanLink[]): string | undefined 
  * copies): baggage and other vendors' tracestate members for the whole trace, and on the span itself
  * `_dd.parent_id`, `baggage.<key>` tags and `_dd.span_links`.
  */
-export function applyRemoteParent(span: Span, remote: SpanContext, config: PropagationConfig): void {
+export function applyRemoteParent(span: CoreSpan, remote: SpanContext, config: PropagationConfig): void {
   const trace = span.trace
   const meta = span.meta
   const baggage = remote.baggage

@@ -1,5 +1,5 @@
 import { DecisionMaker, SamplingPriority } from '../model/sampling-priority.js'
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 import type { TraceState } from '../model/trace.js'
 import { keepThreshold, keeps } from './keep-test.js'
 import { RateLimiter } from './rate-limiter.js'
@@ -83,7 +83,7 @@ export class PrioritySampler {
    * Decides, unless the trace already carries a decision (manual, upstream, or made earlier). `root` is
    * the trace's local root span: rules match against it and the applied rates are written on it.
    */
-  decide(trace: TraceState, root: Span): void {
+  decide(trace: TraceState, root: CoreSpan): void {
     if (trace.samplingPriority !== undefined) return
     const metrics = root.metrics
     const rules = this.#rules

@@ -1,4 +1,4 @@
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 import { compilePattern, type Matcher, type Pattern } from './glob.js'
 import { keepThreshold, keeps } from './keep-test.js'
 import { RateLimiter } from './rate-limiter.js'
@@ -145,7 +145,7 @@ export function readRules(list: unknown, source: RuleSource): { rules: SamplingR
 }
 
 /** The subject a tag matcher sees: the span's own tag, else the tracer's global tags (env, version, DD_TAGS). */
-function tagValue(span: Span, key: string, globalTags: Readonly<Record<string, string>>): string | number | undefined {
+function tagValue(span: CoreSpan, key: string, globalTags: Readonly<Record<string, string>>): string | number | undefined {
   const text = span.meta[key]
   if (typeof text === 'string') return text
   const number = span.metrics[key]
@@ -184,7 +184,7 @@ export class CompiledSamplingRule {
     this.#limiter = rule.maxPerSecond === undefined ? undefined : new RateLimiter({ perSecond: rule.maxPerSecond, now })
   }
 
-  matches(span: Span, globalTags: Readonly<Record<string, string>>): boolean {
+  matches(span: CoreSpan, globalTags: Readonly<Record<string, string>>): boolean {
     if (!this.#service.matches(span.service)) return false
     if (!this.#name.matches(span.name)) return false
     if (!this.#resource.matchesAll && !this.#resource.matches(span.resource !== '' ? span.resource : span.name)) return false

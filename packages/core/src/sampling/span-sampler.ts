@@ -1,4 +1,4 @@
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 import { compilePattern, type Matcher } from './glob.js'
 import { keepThreshold, keeps } from './keep-test.js'
 import { RateLimiter } from './rate-limiter.js'
@@ -24,12 +24,12 @@ class CompiledSpanRule {
     this.#limiter = rule.maxPerSecond === undefined ? undefined : new RateLimiter({ perSecond: rule.maxPerSecond, now })
   }
 
-  matches(span: Span): boolean {
+  matches(span: CoreSpan): boolean {
     return this.#service.matches(span.service) && this.#name.matches(span.name)
   }
 
   // The keep test runs on the span id: spans of one trace are sampled independently of each other.
-  sample(span: Span): boolean {
+  sample(span: CoreSpan): boolean {
     if (!keeps(span.spanId, this.#threshold)) return false
     return this.#limiter === undefined || this.#limiter.allow()
   }
@@ -52,7 +52,7 @@ export class SpanSampler {
   }
 
   /** Marks the spans of a chunk of a rejected trace that the rules keep. */
-  sampleChunk(chunk: readonly Span[]): void {
+  sampleChunk(chunk: readonly CoreSpan[]): void {
     const rules = this.#rules
     for (let s = 0; s < chunk.length; s++) {
       const span = chunk[s]

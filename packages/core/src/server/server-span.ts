@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { getTracer } from '../tracer/default-tracer.js'
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 import type { SpanContext } from '../model/span-context.js'
 import type { Tracer } from '../tracer/tracer.js'
 import { clientIp } from './client-ip.js'
@@ -33,7 +33,7 @@ export interface ServerSpanOptions {
   skip?: readonly (string | RegExp)[] | ((path: string, req: IncomingMessage) => boolean)
   hooks?: {
     /** Called just before the request span finishes; errors it throws are caught. */
-    request?: (span: Span, req: IncomingMessage, res: ServerResponse) => void
+    request?: (span: CoreSpan, req: IncomingMessage, res: ServerResponse) => void
   }
 }
 
@@ -75,7 +75,7 @@ export class HttpServerTracing {
   readonly #clientIp: boolean
   readonly #clientIpHeader: string | undefined
   readonly #skip: ((path: string, req: IncomingMessage) => boolean) | undefined
-  readonly #hook: ((span: Span, req: IncomingMessage, res: ServerResponse) => void) | undefined
+  readonly #hook: ((span: CoreSpan, req: IncomingMessage, res: ServerResponse) => void) | undefined
   /**
    * `METHOD route` resources, made once: a string built per request costs its concatenation and, in
    * the encoder, a flattening and a hash. Routes are the app's own; the cache stops growing at 2000.
@@ -142,7 +142,7 @@ export class HttpServerTracing {
    * caller makes it active for the rest of the request. Without `parent` the span continues the trace
    * in the request's headers (`tracer.extract(req.headers)`); `null` starts a new trace.
    */
-  start(req: IncomingMessage, parent?: SpanContext | null): Span | undefined {
+  start(req: IncomingMessage, parent?: SpanContext | null): CoreSpan | undefined {
     const tracer = this.tracer
     if (!tracer.enabled) return undefined
     if (this.#skip !== undefined) {
@@ -183,7 +183,7 @@ export class HttpServerTracing {
    * and query as the client sent it; `route` the matched pattern, if any; `error` what the app threw or
    * passed on, recorded when the status counts as an error.
    */
-  finish(span: Span, req: IncomingMessage, res: ServerResponse, url: string, route: string | undefined, error: unknown): void {
+  finish(span: CoreSpan, req: IncomingMessage, res: ServerResponse, url: string, route: string | undefined, error: unknown): void {
     if (span.finished) return
     const meta = span.meta
     const status = res.statusCode

@@ -3,7 +3,7 @@ import type { Diagnostics } from '../base/diagnostics.js'
 import type { AgentInfo } from '../export/agent-info.js'
 import { backoffMs, Verdict, verdictFor } from '../export/retry.js'
 import type { Transport, TransportResponse } from '../agent-client/transport.js'
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 import { TRACER_VERSION } from '../base/version.js'
 import { StatsConcentrator, type FlushedBucket } from './concentrator.js'
 import { keptOfP0 } from './p0-drop.js'
@@ -146,7 +146,7 @@ export class ClientStats {
    * Counts a chunk in the stats and returns what of it to send: the chunk, the spans of it that
    * single-span sampling kept, or an empty array when the whole chunk is dropped.
    */
-  process(chunk: readonly Span[]): readonly Span[] {
+  process(chunk: readonly CoreSpan[]): readonly CoreSpan[] {
     if (!this.#active || this.#closed) return chunk
     try {
       this.#concentrator.addChunk(chunk)

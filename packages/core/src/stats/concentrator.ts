@@ -1,4 +1,4 @@
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 import { DDSketch } from './ddsketch.js'
 import { StatsKeyReader, TRACER_BLOCKED_VALUE, copyKey, emptyKey, overflowKey, sameKey, type StatsKey } from './stats-key.js'
 
@@ -133,7 +133,7 @@ export class StatsConcentrator {
   }
 
   /** Counts the eligible spans of a finished chunk. O(spans). */
-  addChunk(chunk: readonly Span[]): void {
+  addChunk(chunk: readonly CoreSpan[]): void {
     const reader = this.reader
     const key = this.#scratch
     this.spansSeen += chunk.length

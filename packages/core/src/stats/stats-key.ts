@@ -1,6 +1,6 @@
 import { Limits, NormalizeCache, asText, isValidStatusCode, normalizeName, normalizeService, truncateUtf8 } from '../wire/normalize.js'
 import { SqlObfuscator } from '../wire/obfuscate-sql.js'
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 import { quantizeRedis } from './quantize-redis.js'
 
 // What a span contributes to client-side stats: whether it counts, and the fields of its aggregation key
@@ -203,7 +203,7 @@ export class StatsKeyReader {
   }
 
   /** True when the span counts in stats: top-level, measured, or of a client/server/producer/consumer kind. */
-  eligible(span: Span, topLevel: boolean): boolean {
+  eligible(span: CoreSpan, topLevel: boolean): boolean {
     const metrics = span.metrics
     if (typeof metrics['_dd.partial_version'] === 'number') return false
     if (topLevel || metrics['_dd.measured'] === 1) return true
@@ -212,12 +212,12 @@ export class StatsKeyReader {
   }
 
   /** The service the encoder writes for this span. */
-  service(span: Span): string {
+  service(span: CoreSpan): string {
     return this.#normService(span.service)
   }
 
   /** Top-level as the encoder marks it: a root, a span whose parent is remote, or the first span of a service. */
-  topLevel(span: Span, service: string): boolean {
+  topLevel(span: CoreSpan, service: string): boolean {
     const parent = span.parentService
     return parent === undefined || (parent !== span.service && this.#normService(parent) !== service) || span.metrics['_dd.top_level'] === 1
   }
@@ -226,7 +226,7 @@ export class StatsKeyReader {
    * Fills `out` with the aggregation key of an eligible span. `out.peerTags` may be the reader's scratch
    * array: `copyKey` before keeping the key.
    */
-  key(span: Span, service: string, out: StatsKey): void {
+  key(span: CoreSpan, service: string, out: StatsKey): void {
     const meta = span.meta
     const name = this.#names.get(text(span.name))
     let type = text(span.type)

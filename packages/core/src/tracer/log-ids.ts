@@ -1,5 +1,5 @@
 import { idToHex } from '../model/ids.js'
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 
 /** The ids a log line carries to link to its trace, formatted as Datadog's log pipeline reads them. */
 export interface LogIds {
@@ -15,7 +15,7 @@ export interface LogIds {
  * upstream) logs the decimal low half. The one place ids are formatted for logs; the flag is that of the
  * tracer that made the span.
  */
-export function logIds(span: Span): LogIds {
+export function logIds(span: CoreSpan): LogIds {
   const trace = span.trace
   const traceId = span.owner.config.traceId128BitLogging && trace.traceIdHigh !== '' ? trace.traceIdHigh + idToHex(trace.traceId) : trace.traceId.toString()
   return { traceId, spanId: span.spanId.toString() }

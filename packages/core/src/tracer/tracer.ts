@@ -17,7 +17,7 @@ import { SpanSampler } from '../sampling/span-sampler.js'
 import { DecisionMaker, SamplingPriority } from '../model/sampling-priority.js'
 import { ClientStats } from '../stats/client-stats.js'
 import type { SpanContext } from '../model/span-context.js'
-import { Span, type SpanOwner } from '../model/span.js'
+import { CoreSpan, type SpanOwner } from '../model/span.js'
 import { TraceState } from '../model/trace.js'
 import { performance } from 'node:perf_hooks'
 
@@ -31,12 +31,12 @@ export interface SpanOptions {
   type?: string
   tags?: Readonly<Record<string, unknown>>
   /** The parent: a span, a context extracted from another process, or null for a new trace. Default: the active span. */
-  childOf?: Span | SpanContext | null
+  childOf?: CoreSpan | SpanContext | null
   /** Epoch milliseconds. Default: now. */
   startTime?: number
 }
 
-export type SpanCallback<R> = (span: Span) => R
+export type SpanCallback<R> = (span: CoreSpan) => R
 
 // The global `performance` is a lazy getter and `timeOrigin` a getter too: both showed in request-path
 // profiles on Node 24 (bench/micro/server-span.mjs), so the module binding and a constant are used.
@@ -53,11 +53,11 @@ export interface Tracer {
   readonly config: TracerConfig
   /** False when disabled (`DD_TRACE_ENABLED=false`) or shut down. */
   readonly enabled: boolean
-  startSpan(name: string, options?: SpanOptions): Span
+  startSpan(name: string, options?: SpanOptions): CoreSpan
   trace<R>(name: string, fn: SpanCallback<R>): R
   trace<R>(name: string, options: SpanOptions, fn: SpanCallback<R>): R
-  activeSpan(): Span | undefined
-  withSpan<R>(span: Span, fn: () => R): R
+  activeSpan(): CoreSpan | undefined
+  withSpan<R>(span: CoreSpan, fn: () => R): R
   /**
    * The caller's context from request headers (lowercase names to values, as node's `req.headers`, or a
    * fetch `Headers`) in the configured styles; null when there is none. Never throws.
@@ -68,7 +68,7 @@ export interface Tracer {
    * object of header names to values, or a fetch `Headers`. Injecting a span makes its trace's sampling
    * decision first, and locks it. Never throws.
    */
-  inject(spanOrContext: Span | SpanContext, carrier: Record<string, unknown> | Headers): void
+  inject(spanOrContext: CoreSpan | SpanContext, carrier: Record<string, unknown> | Headers): void
   /** Client spans and injected headers for outgoing fetch, undici and (where Node allows) node:http requests. */
   instrumentHttpClients(options?: HttpClientOptions): void
   flush(): Promise<void>
@@ -91,7 +91,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   readonly diagnostics: Diagnostics
   readonly #diagnostics: Diagnostics
   readonly #exporter: Exporter
-  readonly #noopSpan: Span
+  readonly #noopSpan: CoreSpan
   readonly #propagator: Propagator
   #exitHooks = false
   #rates: Readonly<Record<string, number>> = {}
@@ -143,7 +143,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
         }
       })
     const noopTrace = new TraceState(0n, '', undefined, undefined, {})
-    this.#noopSpan = new Span(this, noopTrace, 0n, 0n, undefined, '', config.service, '', '', 0)
+    this.#noopSpan = new CoreSpan(this, noopTrace, 0n, 0n, undefined, '', config.service, '', '', 0)
     // A finished span ignores every operation: the disabled tracer's one shared span stays empty.
     this.#noopSpan.duration = 0
     const httpClients = options.httpClients
@@ -162,7 +162,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   }
 
   /** Starts a span; its parent is `options.childOf`, else the active span, else none (a new trace). */
-  startSpan(name: string, options?: SpanOptions): Span {
+  startSpan(name: string, options?: SpanOptions): CoreSpan {
     if (!this.config.enabled || this.#shutdown) return this.#noopSpan
     const parent = options?.childOf === undefined ? activeSpan() : options.childOf
     const start =
@@ -175,7 +175,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
       trace = this.#newTrace(start)
       parentId = 0n
       parentService = undefined
-    } else if (parent instanceof Span) {
+    } else if (parent instanceof CoreSpan) {
       trace = parent.trace
       parentId = parent.spanId
       parentService = parent.service
@@ -193,7 +193,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     }
     if (trace.traceId === 0n) return this.#noopSpan
     const service = options?.service ?? parentService ?? this.config.service
-    const span = new Span(this, trace, randomId(), parentId, parentService, name, service, options?.resource ?? name, options?.type ?? '', start)
+    const span = new CoreSpan(this, trace, randomId(), parentId, parentService, name, service, options?.resource ?? name, options?.type ?? '', start)
     trace.open++
     if (trace.localRoot === undefined) trace.localRoot = span
     if (options?.tags !== undefined) span.setTags(options.tags)
@@ -259,12 +259,12 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   }
 
   /** The span active in the current async context. */
-  activeSpan(): Span | undefined {
+  activeSpan(): CoreSpan | undefined {
     return activeSpan()
   }
 
   /** Runs `fn` with `span` active. */
-  withSpan<R>(span: Span, fn: () => R): R {
+  withSpan<R>(span: CoreSpan, fn: () => R): R {
     return storage.run(span, fn)
   }
 
@@ -278,7 +278,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     }
   }
 
-  inject(spanOrContext: Span | SpanContext, carrier: Record<string, unknown> | Headers): void {
+  inject(spanOrContext: CoreSpan | SpanContext, carrier: Record<string, unknown> | Headers): void {
     if (!this.config.enabled || carrier === null || typeof carrier !== 'object' || spanOrContext === null || typeof spanOrContext !== 'object') return
     try {
       if (typeof Headers === 'function' && carrier instanceof Headers) this.#inject(spanOrContext, carrier, setOnHeaders)
@@ -288,8 +288,8 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     }
   }
 
-  #inject<C>(spanOrContext: Span | SpanContext, carrier: C, set: HeaderSetter<C>): void {
-    if (spanOrContext instanceof Span) {
+  #inject<C>(spanOrContext: CoreSpan | SpanContext, carrier: C, set: HeaderSetter<C>): void {
+    if (spanOrContext instanceof CoreSpan) {
       this.injectSpan(spanOrContext, carrier, set)
       return
     }
@@ -301,7 +301,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
    * Writes `span`'s context with `set` (the client instrumentation's path). The sampling decision is
    * made now if it was not, and locked: the next service acts on it, so it may not change.
    */
-  injectSpan<C>(span: Span, carrier: C, set: HeaderSetter<C>): void {
+  injectSpan<C>(span: CoreSpan, carrier: C, set: HeaderSetter<C>): void {
     const trace = span.trace
     if (trace.traceId === 0n) return
     if (trace.samplingPriority === undefined) this.decideSampling(trace, span)
@@ -326,7 +326,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   }
 
   /** Called by `Span#finish`. */
-  finishSpan(span: Span): void {
+  finishSpan(span: CoreSpan): void {
     const trace = span.trace
     trace.open--
     let finished = trace.finished
@@ -346,7 +346,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     }
   }
 
-  #exportChunk(trace: TraceState, chunk: Span[]): void {
+  #exportChunk(trace: TraceState, chunk: CoreSpan[]): void {
     if (trace.samplingPriority === undefined) this.decideSampling(trace, chunk[chunk.length - 1])
     if (this.#spanSampler !== undefined && (trace.samplingPriority ?? 1) <= 0) this.#spanSampler.sampleChunk(chunk)
     if (!this.#exitHooks && this.config.flushOnExit) {
@@ -365,7 +365,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
    * before the context is first injected into an outgoing request (which then locks it). `span` is the
    * span at hand (the chunk's local root, or the span being injected).
    */
-  decideSampling(trace: TraceState, span: Span): void {
+  decideSampling(trace: TraceState, span: CoreSpan): void {
     if (trace.samplingPriority !== undefined) return
     try {
       this.#sampler.decide(trace, trace.localRoot ?? span)

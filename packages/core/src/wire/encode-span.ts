@@ -1,4 +1,4 @@
-import type { Span } from '../model/span.js'
+import type { CoreSpan } from '../model/span.js'
 import type { BufferPool } from './buffer-pool.js'
 import { MsgpackWriter, PayloadTooLargeError } from './msgpack-writer.js'
 import {
@@ -34,7 +34,7 @@ export interface PayloadEncoder {
   readonly byteLength: number
   begin(): void
   /** Adds one trace chunk; false, with nothing written, when it does not fit under the payload cap. */
-  append(chunk: readonly Span[]): boolean
+  append(chunk: readonly CoreSpan[]): boolean
   /** The payload: a copy, so the encoder can start the next one at once. */
   finish(): Buffer
   /** The payload with where each trace and span sits in it, so it can be split without its spans. */
@@ -277,7 +277,7 @@ export abstract class SpanEncoder implements PayloadEncoder {
     return { protocol: this.protocol, bytes, traceCount: this.#traceCount, spanCount: this.#spanCount, tracesAt: base, traceStarts, spanStarts, traceFirstSpan }
   }
 
-  append(chunk: readonly Span[]): boolean {
+  append(chunk: readonly CoreSpan[]): boolean {
     const writer = this.writer
     const traceStarts = this.#traceStarts
     const spanStarts = this.#spanStarts
@@ -322,7 +322,7 @@ export abstract class SpanEncoder implements PayloadEncoder {
     return text === '' ? this.#service : this.#services.get(text)
   }
 
-  #span(span: Span, firstInChunk: boolean): void {
+  #span(span: CoreSpan, firstInChunk: boolean): void {
     const w = this.writer
     this.#spanStarts.push(w.length)
     const trace = span.trace
