@@ -114,6 +114,12 @@ test('limits: the last value accepted and the first refused', () => {
   assert.equal(resolve({ DD_TRACE_FLUSH_INTERVAL: '-1' }).warnings.length, 1)
   assert.equal(resolve({}, { maxPayloadBytes: 1024 }).config.maxPayloadBytes, 1024)
   assert.throws(() => resolve({}, { maxPayloadBytes: 1023 }), /maxPayloadBytes/)
+  assert.equal(resolve({}).config.flushTimeoutMs, 5000)
+  assert.equal(resolve({}, { flushTimeoutMs: 1 }).config.flushTimeoutMs, 1)
+  assert.equal(resolve({}, { flushTimeoutMs: 600_000 }).config.flushTimeoutMs, 600_000)
+  assert.throws(() => resolve({}, { flushTimeoutMs: 0 }), (e: Error) => e instanceof TypeError && /option flushTimeoutMs/.test(e.message))
+  assert.throws(() => resolve({}, { flushTimeoutMs: 600_001 }), /flushTimeoutMs/)
+  assert.throws(() => resolve({}, { flushTimeoutMs: 1.5 }), /flushTimeoutMs/)
 })
 
 test('an option that makes no sense is a TypeError naming it', () => {

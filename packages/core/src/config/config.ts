@@ -45,6 +45,8 @@ export interface TracerOptions {
   maxPayloadBytes?: number
   /** Timeout of one request to the agent. Default 2000. */
   requestTimeoutMs?: number
+  /** How long `flush()` waits for the traces finished before it to be sent, in ms. Default 5000. */
+  flushTimeoutMs?: number
   /** Flush on `beforeExit`, SIGTERM and SIGINT. Default true. */
   flushOnExit?: boolean
   /** Wire format: `0.4`, `0.5`, or `auto` (v0.5 when the agent's /info lists it, else v0.4). Env `DD_TRACE_AGENT_PROTOCOL_VERSION`; default `auto`. */
@@ -96,6 +98,7 @@ export interface TracerConfig {
   readonly maxQueueSpans: number
   readonly maxPayloadBytes: number
   readonly requestTimeoutMs: number
+  readonly flushTimeoutMs: number
   readonly flushOnExit: boolean
   readonly protocolVersion: '0.4' | '0.5' | 'auto'
   readonly retryDeadlineMs: number
@@ -301,6 +304,7 @@ export function resolveConfig(options: TracerOptions, env: Env, warn: Warn, cwd:
     maxQueueSpans: optionInteger('maxQueueSpans', options.maxQueueSpans, 1, 100_000_000) ?? 100_000,
     maxPayloadBytes: optionInteger('maxPayloadBytes', options.maxPayloadBytes, 1024, 50 * 1024 * 1024) ?? 8 * 1024 * 1024,
     requestTimeoutMs: optionInteger('requestTimeoutMs', options.requestTimeoutMs, 1, 600_000) ?? 2000,
+    flushTimeoutMs: optionInteger('flushTimeoutMs', options.flushTimeoutMs, 1, 600_000) ?? 5000,
     flushOnExit: optionBoolean('flushOnExit', options.flushOnExit) ?? true,
     protocolVersion: protocolVersion(options, env, warn),
     retryDeadlineMs: optionInteger('retryDeadlineMs', options.retryDeadlineMs, 0, 600_000) ?? 15_000,
