@@ -7,7 +7,7 @@ import { describe, test } from 'node:test'
 import { activeSpan, type Span } from '@datadog-apm/core'
 import express5 from 'express'
 import { datadog, rootSpan, setRoute } from '../src/index.js'
-import { agentFor, call, majors, roots, serve, tracerFor, tracesOf } from './support.js'
+import { agentFor, call, majors, roots, serve, settled, tracerFor, tracesOf, within } from './support.js'
 
 /** Resolves once the server has seen `res` close (the response ended or the client went away). */
 function closed(res: { once(event: 'close', fn: () => void): unknown }): Promise<void> {
@@ -42,8 +42,10 @@ for (const major of majors) {
         }, 1)
       })
       app.use('/items', router)
-      const { url } = await serve(t, app)
-      // A body that arrives in two parts, so that the parser resumes from socket events.
+      const { url, server } = await serve(t, app)
+      // A body that arrives in two parts, so that the parser resumes from socket events: the second part
+      // leaves only once the server has parsed the request's head, so it cannot come in the same read.
+      const headParsed = once(server, 'request')
       const res = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
         const req = request(`${url}/items/5`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (response) => {
           let body = ''
@@ -52,7 +54,7 @@ for (const major of majors) {
         })
         req.on('error', reject)
         req.write('{"a":')
-        setTimeout(() => req.end('1}'), 20)
+        headParsed.then(() => req.end('1}'), reject)
       })
       assert.equal(res.status, 200)
       assert.equal(res.body, '{"body":{"a":1}}')
@@ -130,11 +132,13 @@ for (const major of majors) {
       const { tracer, service } = tracerFor(agent)
       let handlerResponded: () => void = () => {}
       const responded = new Promise<void>((resolve) => (handlerResponded = resolve))
-      let serverClosed: Promise<void> | undefined
+      let handlerReached: (reached: { serverClosed: Promise<void> }) => void = () => {}
+      const reached = new Promise<{ serverClosed: Promise<void> }>((resolve) => (handlerReached = resolve))
       const app = major.app()
       app.use(datadog({ tracer }))
       app.get('/hang/:id', (req, res) => {
-        serverClosed = closed(res)
+        const serverClosed = closed(res)
+        handlerReached({ serverClosed })
         // Answers long after the client left: the span must not finish a second time.
         void serverClosed.then(async () => {
           await sleep(10)
@@ -147,10 +151,10 @@ for (const major of majors) {
       const socket = connect(Number(port), '127.0.0.1')
       await once(socket, 'connect')
       socket.write('GET /hang/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
-      while (serverClosed === undefined) await sleep(2)
+      const { serverClosed } = await within(reached, 5000, () => 'the request to reach its handler')
       socket.destroy()
-      await serverClosed
-      await responded
+      await within(serverClosed, 5000, () => 'the server to see the client go')
+      await within(responded, 5000, () => 'the late answer')
       const [span] = roots(await tracesOf(agent, tracer, service, 1))
       assert.ok(span)
       assert.equal(span.resource, 'GET /hang/:id')
@@ -179,10 +183,21 @@ for (const major of majors) {
       await once(socket, 'connect')
       let received = ''
       socket.on('data', (chunk: Buffer) => (received += chunk.toString()))
-      const until = async (body: string): Promise<void> => {
-        for (let i = 0; i < 500 && !received.endsWith(body); i++) await sleep(5)
-        assert.ok(received.endsWith(body), received)
-      }
+      // Registered after the listener that appends, so each check sees the chunk that woke it.
+      const until = (body: string): Promise<void> =>
+        within(
+          new Promise<void>((resolve) => {
+            const check = (): void => {
+              if (!received.endsWith(body)) return
+              socket.off('data', check)
+              resolve()
+            }
+            socket.on('data', check)
+            check()
+          }),
+          5000,
+          () => `a reply ending in ${JSON.stringify(body)}, got ${JSON.stringify(received)}`
+        )
       // In one write: Node hands Express the second and third request while the first is still served.
       const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`
       socket.write(get('/slow/1') + get('/fast/2') + get('/slow/3'))
@@ -387,8 +402,7 @@ describe('options and the disabled tracer', () => {
     })
     const { url } = await serve(t, app)
     assert.equal((await call(url + '/x')).body, 'untraced')
-    await tracer.flush()
-    await sleep(20)
+    await settled(tracer)
     assert.equal(agent.traces().length, 0)
   })
 })

@@ -1,10 +1,9 @@
 // Shared by the middleware's tests: both Express majors, the local intake as the agent, a tracer per app
 // that sends to it, and apps served on loopback that each test stops.
 import { once } from 'node:events'
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { startAgent, type Agent, type ReceivedSpan, type ReceivedTrace } from '@datadog-apm/agent'
 import { createTracer, type Tracer, type TracerOptions } from '@datadog-apm/core'
 import express5, { type Express, type RequestHandler, type Router } from 'express'
@@ -67,9 +66,43 @@ export function tracerFor(agent: Agent, options: TracerOptions = {}): { tracer: 
   return { tracer, service }
 }
 
+/** `promise`, or a rejection naming what was awaited once `timeoutMs` passed without it settling. */
+export async function within<T>(promise: Promise<T>, timeoutMs: number, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`)), timeoutMs)
+  })
+  try {
+    return await Promise.race([promise, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+// One entry per response served by `serve` whose 'close' has not been handled yet. The middleware
+// finishes the request span in its own 'close' listener; every listener runs within the one emit, so
+// the turn after it comes after the span was finished (or proved never to finish).
+const closing = new Set<Promise<void>>()
+
+function trackResponse(_req: IncomingMessage, res: ServerResponse): void {
+  const closed = new Promise<void>((resolve) => res.once('close', () => setImmediate(resolve)))
+  closing.add(closed)
+  void closed.then(() => closing.delete(closed))
+}
+
+/**
+ * Waits until every response served so far has closed, then flushes `tracer`: once it resolves, the
+ * intake holds every span those requests will ever produce.
+ */
+export async function settled(tracer: Tracer): Promise<void> {
+  await within(Promise.all([...closing]), 5000, () => `${closing.size} responses to close`)
+  await tracer.flush()
+}
+
 /** Serves `app` on 127.0.0.1 until the test ends; returns the base URL. */
 export async function serve(t: After, app: Express | ((req: never, res: never) => void), serverOptions: { maxHeaderSize?: number } = {}): Promise<{ url: string; server: Server }> {
   const server = createServer(serverOptions, app as never)
+  server.on('request', trackResponse)
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   t.after(() => {
@@ -86,17 +119,13 @@ export async function call(url: string, init?: RequestInit): Promise<{ status: n
 }
 
 /**
- * Flushes `tracer` and waits for `count` traces of `service` at the intake. Fails when more arrive than
- * expected within a short grace period (a span finished twice would show up as a second trace chunk).
+ * The traces of `service` at the intake once every response has closed and `tracer` has flushed; fails
+ * unless there are exactly `count` (a span finished twice would show up as a second trace chunk).
  */
 export async function tracesOf(agent: Agent, tracer: Tracer, service: string, count: number): Promise<ReceivedTrace[]> {
-  const filter = (trace: ReceivedTrace): boolean => trace.spans.some((s) => s.service === service)
-  await tracer.flush()
-  const traces = await agent.waitForTraces(count, { filter, timeoutMs: 5000 })
-  await sleep(20)
-  await tracer.flush()
-  const after = agent.traces(filter)
-  if (after.length !== count) throw new Error(`expected exactly ${count} traces of ${service}, got ${after.length}`)
+  await settled(tracer)
+  const traces = agent.traces((trace) => trace.spans.some((s) => s.service === service))
+  if (traces.length !== count) throw new Error(`expected exactly ${count} traces of ${service}, got ${traces.length}`)
   return traces
 }
 
