@@ -10,7 +10,7 @@ import { startAgent, type Agent } from '@datadog-apm/agent'
 import { createTracer, logIds } from '@datadog-apm/core'
 import { pinoMixin } from '@datadog-apm/logger'
 import { datadogPlugin } from '../src/index.js'
-import { majors } from './support.js'
+import { majors, until } from './support.js'
 
 interface Line {
   msg: string
@@ -88,7 +88,10 @@ for (const major of majors) {
       )
       await tracer.flush()
       const received = await agent.waitForTraces(count, { timeoutMs: 5000 })
-      await sleep(10)
+      // Fastify logs "request completed" last, after the onResponse hooks, once the response finished on
+      // the server: the client can have its reply before that.
+      const completed = (reqId: string): boolean => lines.some((line) => line.reqId === reqId && line.msg === 'request completed')
+      await until(() => replies.every((reply) => completed(reply.reqId)), 'a "request completed" line for every request')
 
       assert.equal(new Set(replies.map((r) => r.ids.traceId)).size, count)
       for (const reply of replies) {

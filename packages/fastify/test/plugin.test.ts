@@ -6,7 +6,7 @@ import { describe, test } from 'node:test'
 import { activeSpan, type Span } from '@datadog-apm/core'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { datadogPlugin } from '../src/index.js'
-import { foreign, majors, memoryTracer, spansAfter, tracedApp, until } from './support.js'
+import { closedResponses, foreign, majors, memoryTracer, spansAfter, tracedApp, until } from './support.js'
 
 function only(spans: Span[]): Span {
   assert.equal(spans.length, 1, `expected one span, got ${spans.map((s) => s.resource).join(', ')}`)
@@ -526,15 +526,18 @@ for (const major of majors) {
       const app = major.create()
       t.after(() => app.close())
       await app.register(datadogPlugin, { tracer })
+      const closed = closedResponses(app)
       app.post('/echo', async (request) => ({ body: request.body, traced: request.span !== undefined }))
       assert.deepEqual((await app.inject({ method: 'POST', url: '/echo', payload: { a: 1 } })).json(), { body: { a: 1 }, traced: false })
-      await new Promise((resolve) => setTimeout(resolve, 10))
+      // The response's 'close' is where a span would have been finished (and exported, synchronously).
+      await until(() => closed() === 1, 'the response to close')
       assert.equal(exporter.spans().length, 0)
     })
 
     test('the span is finished once, when the response is done', async (t) => {
       const { app, exporter } = await tracedApp(major)
       t.after(() => app.close())
+      const closed = closedResponses(app)
       let span: Span | undefined
       app.addHook('onResponse', async (request) => {
         span = request.span
@@ -548,7 +551,8 @@ for (const major of majors) {
       const [exported] = await spansAfter(exporter, 1)
       assert.equal(exported, span)
       assert.ok(exported.duration >= 15, `duration ${exported.duration}`)
-      await new Promise((resolve) => setTimeout(resolve, 10))
+      // After the response's 'close', the last place the plugin finishes a span, there is still one.
+      await until(() => closed() === 1, 'the response to close')
       assert.equal(exporter.spans().length, 1)
     })
   })

@@ -54,6 +54,20 @@ export async function until(done: () => boolean, what: string, timeoutMs = 2000)
   }
 }
 
+/**
+ * Counts the app's responses that have closed. The counting 'close' listener is added by an onRequest
+ * hook registered after the plugin, so it runs after the plugin's own: once a response is counted, its
+ * span has been finished if it ever will be. Call it before adding routes.
+ */
+export function closedResponses(app: FastifyInstance): () => number {
+  let closed = 0
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.raw.once('close', () => closed++)
+    done()
+  })
+  return () => closed
+}
+
 /** Waits until `count` spans were exported. */
 export async function spansAfter(exporter: InMemoryExporter, count: number, timeoutMs = 2000): Promise<Span[]> {
   await until(() => exporter.spans().length >= count, `${count} spans (got ${exporter.spans().length})`, timeoutMs)
