@@ -11,7 +11,8 @@ import { extractDatadog, parseTagsHeader } from '../src/propagation/datadog.js'
 import { OutgoingContext, outgoingFromContext } from '../src/propagation/outgoing-context.js'
 import { Propagator } from '../src/propagation/propagator.js'
 import { resolvePropagationConfig } from '../src/propagation/styles.js'
-import { extractTraceContext, parseTracestate } from '../src/propagation/tracecontext.js'
+import { extractTraceContext } from '../src/propagation/tracecontext.js'
+import { parseTracestate } from '../src/propagation/tracestate.js'
 import type { SpanContext } from '../src/model/span-context.js'
 
 const RUNS = { numRuns: 400 }

@@ -3,7 +3,8 @@ import { test } from 'node:test'
 import { setOnObject } from '../src/propagation/carrier.js'
 import type { OutgoingContext } from '../src/propagation/outgoing-context.js'
 import { outgoingContext } from './support/outgoing-context.js'
-import { extractTraceContext, formatDdMember, injectTraceContext, parseTracestate } from '../src/propagation/tracecontext.js'
+import { extractTraceContext, formatDdMember, injectTraceContext } from '../src/propagation/tracecontext.js'
+import { parseTracestate } from '../src/propagation/tracestate.js'
 
 const TP = '00-640cfd8d00000000abcdef0123456789-0123456789abcdef-01'
 

@@ -1,7 +1,7 @@
 import { lastValue, listValue, type HeaderCarrier, type HeaderSetter } from './carrier.js'
 import type { OutgoingContext } from './outgoing-context.js'
 import { decimalToU64 } from './id-text.js'
-import { hex16At, isPrintableAscii, MAX_ORIGIN_LENGTH, RemoteContext } from './remote-context.js'
+import { hex16At, isPrintableAscii, isPropagatedTag, isTagRange, MAX_ORIGIN_LENGTH, RemoteContext } from './remote-context.js'
 
 // Datadog headers (reference §4.1): ids in decimal, the low 64 bits of the trace id only; the high half
 // travels as `_dd.p.tid` in x-datadog-tags.
@@ -36,24 +36,6 @@ export function parsePriority(text: string | undefined): number | undefined {
   if (!PRIORITY.test(trimmed)) return undefined
   const priority = Number(trimmed)
   return priority >= -1 && priority <= 2 ? priority : undefined
-}
-
-/** True when `text[start..end)` is non-empty printable ASCII without comma (and without space unless allowed). */
-function isTagRange(text: string, start: number, end: number, allowSpace: boolean): boolean {
-  if (end <= start) return false
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i)
-    if (c > 0x7e || c === 0x2c || c < 0x20 || (c === 0x20 && !allowSpace)) return false
-  }
-  return true
-}
-
-/**
- * True for a `_dd.p.*` tag that may go into x-datadog-tags: the key is `_dd.p.` and printable ASCII
- * without space or comma, the value printable ASCII without comma, neither empty.
- */
-export function isPropagatedTag(key: string, value: string): boolean {
-  return key.startsWith('_dd.p.') && isTagRange(key, 6, key.length, false) && isTagRange(value, 0, value.length, true)
 }
 
 /**

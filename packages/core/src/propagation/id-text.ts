@@ -39,3 +39,8 @@ export function decimalToU64(text: string): bigint | undefined {
   const id = BigInt(text)
   return id > MAX_U64 ? undefined : id
 }
+
+/** 16 lowercase hex digits of a 64-bit id. */
+export function hex16(id: bigint): string {
+  return id.toString(16).padStart(16, '0')
+}

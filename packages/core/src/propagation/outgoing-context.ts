@@ -1,7 +1,7 @@
 import type { SpanContext } from '../model/span-context.js'
 import type { CoreSpan } from '../model/span.js'
 import { isHex16, isPrintableAscii, MAX_U64, RemoteContext } from './remote-context.js'
-import { parseTracestate } from './tracecontext.js'
+import { parseTracestate } from './tracestate.js'
 
 /**
  * What the injectors write: built once per injection from a local span and its trace, or from a

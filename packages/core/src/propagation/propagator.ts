@@ -6,7 +6,8 @@ import { extractDatadog, injectDatadog } from './datadog.js'
 import type { OutgoingContext } from './outgoing-context.js'
 import { RemoteContext } from './remote-context.js'
 import type { PropagationConfig, PropagationStyleName } from './styles.js'
-import { extractTraceContext, hex16, injectTraceContext } from './tracecontext.js'
+import { hex16 } from './id-text.js'
+import { extractTraceContext, injectTraceContext } from './tracecontext.js'
 
 /**
  * node's `req.headers` is a plain object: checked by prototype first, since reading the global

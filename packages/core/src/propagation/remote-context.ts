@@ -87,3 +87,21 @@ export function isPrintableAscii(text: string): boolean {
 
 /** Longest origin kept: real ones are a word (`synthetics`, `rum`); anything longer is junk. */
 export const MAX_ORIGIN_LENGTH = 256
+
+/** True when `text[start..end)` is non-empty printable ASCII without comma (and without space unless allowed). */
+export function isTagRange(text: string, start: number, end: number, allowSpace: boolean): boolean {
+  if (end <= start) return false
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i)
+    if (c > 0x7e || c === 0x2c || c < 0x20 || (c === 0x20 && !allowSpace)) return false
+  }
+  return true
+}
+
+/**
+ * True for a `_dd.p.*` tag that may go into x-datadog-tags: the key is `_dd.p.` and printable ASCII
+ * without space or comma, the value printable ASCII without comma, neither empty.
+ */
+export function isPropagatedTag(key: string, value: string): boolean {
+  return key.startsWith('_dd.p.') && isTagRange(key, 6, key.length, false) && isTagRange(value, 0, value.length, true)
+}

@@ -2,7 +2,8 @@ import type { SpanContext, SpanLink } from '../model/span-context.js'
 import type { CoreSpan } from '../model/span.js'
 import { isHex16, RemoteContext } from './remote-context.js'
 import type { PropagationConfig } from './styles.js'
-import { hex16, parseTracestate } from './tracecontext.js'
+import { hex16 } from './id-text.js'
+import { parseTracestate } from './tracestate.js'
 
 /** The agent cuts meta values past this length. */
 const MAX_LINKS_LENGTH = 25_000

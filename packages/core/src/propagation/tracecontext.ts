@@ -1,17 +1,13 @@
 import { listValue, uniqueValue, type HeaderCarrier, type HeaderSetter } from './carrier.js'
-import { isPropagatedTag } from './datadog.js'
-import { hexToU64 } from './id-text.js'
+import { hex16, hexToU64 } from './id-text.js'
 import type { OutgoingContext } from './outgoing-context.js'
-import { hex16At, isLowerHex, isPrintableAscii, MAX_ORIGIN_LENGTH, RemoteContext } from './remote-context.js'
+import { hex16At, isLowerHex, isPrintableAscii, isPropagatedTag, MAX_ORIGIN_LENGTH, RemoteContext } from './remote-context.js'
+import { MAX_TRACESTATE_VALUE_LENGTH, parseTracestate } from './tracestate.js'
 
 // W3C Trace Context (reference §4.2). Upper-case hex is accepted on extract, as dd-trace does; a
 // version other than 00 may carry a tail, version ff is invalid. Parsing is done with index and
 // character loops rather than regexes and splits: extract runs on every request (~4× faster, measured).
 const ZERO_16 = '0000000000000000'
-/** W3C: at most 32 list members in tracestate. */
-export const MAX_TRACESTATE_MEMBERS = 32
-/** W3C: a list member's value holds at most 256 characters. */
-export const MAX_TRACESTATE_VALUE_LENGTH = 256
 /** Longer traceparent values are not looked at: a valid one has 55 characters (more for future versions). */
 const MAX_TRACEPARENT_LENGTH = 512
 
@@ -19,75 +15,6 @@ const MAX_TRACEPARENT_LENGTH = 512
 // control characters, keys also lose spaces and `=`; `=` in values is written as `~`.
 const ORIGIN_OR_VALUE_BAD = /[^\x20-\x2b\x2d-\x3a\x3c-\x7d]/g
 const KEY_BAD = /[^\x21-\x2b\x2d-\x3c\x3e-\x7e]/g
-
-/** The dd member and the other vendors' members of a tracestate header. */
-export interface ParsedTracestate {
-  readonly dd: string | undefined
-  /** Up to 31 members, in order, joined by `,` (room is left for the dd member). */
-  readonly others: string | undefined
-}
-
-/**
- * W3C key: a lowercase letter or digit first, then lowercase letters, digits, `_ - * /`, and `@` for
- * multi-tenant keys; at most 256 characters.
- */
-function isMemberKey(text: string, start: number, end: number): boolean {
-  if (end <= start || end - start > 256) return false
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i)
-    const ok = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (i > start && (c === 95 || c === 45 || c === 42 || c === 47 || c === 64))
-    if (!ok) return false
-  }
-  return true
-}
-
-/** W3C value: 1 to 256 printable ASCII characters without `,` and `=`, not ending in a space. */
-function isMemberValue(text: string, start: number, end: number): boolean {
-  if (end <= start || end - start > MAX_TRACESTATE_VALUE_LENGTH || text.charCodeAt(end - 1) === 32) return false
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i)
-    if (c < 0x20 || c > 0x7e || c === 0x2c || c === 0x3d) return false
-  }
-  return true
-}
-
-function isOws(c: number): boolean {
-  return c === 32 || c === 9
-}
-
-/** Splits `tracestate`; malformed or duplicate members are dropped, and only the first 32 are read. */
-export function parseTracestate(header: string): ParsedTracestate {
-  let dd: string | undefined
-  let others: string | undefined
-  let otherCount = 0
-  let seen: string[] | undefined
-  let pos = 0
-  for (let n = 0; n < MAX_TRACESTATE_MEMBERS && pos <= header.length; n++) {
-    let end = header.indexOf(',', pos)
-    if (end === -1) end = header.length
-    let a = pos
-    let b = end
-    pos = end + 1
-    while (a < b && isOws(header.charCodeAt(a))) a++
-    while (b > a && isOws(header.charCodeAt(b - 1))) b--
-    if (a === b) continue
-    const eq = header.indexOf('=', a)
-    if (eq === -1 || eq >= b || !isMemberKey(header, a, eq) || !isMemberValue(header, eq + 1, b)) continue
-    if (eq - a === 2 && header.charCodeAt(a) === 100 && header.charCodeAt(a + 1) === 100) {
-      dd ??= header.slice(eq + 1, b)
-      continue
-    }
-    const key = header.slice(a, eq)
-    seen ??= []
-    if (seen.includes(key)) continue
-    seen.push(key)
-    if (otherCount === MAX_TRACESTATE_MEMBERS - 1) continue
-    const member = a === 0 && b === header.length ? header : header.slice(a, b)
-    others = others === undefined ? member : others + ',' + member
-    otherCount++
-  }
-  return { dd, others }
-}
 
 /** A small signed integer (`-4`, `1`) at `text[start..end)`, or NaN. */
 function smallInt(text: string, start: number, end: number): number {
@@ -176,11 +103,6 @@ function sanitizeValue(value: string): string {
     if (c < 0x20 || c > 0x7d || c === 0x2c || c === 0x3b || c === 0x3d) return value.replace(ORIGIN_OR_VALUE_BAD, '_').replaceAll('=', '~')
   }
   return value
-}
-
-/** 16 lowercase hex digits of a 64-bit id. */
-export function hex16(id: bigint): string {
-  return id.toString(16).padStart(16, '0')
 }
 
 /** The value of the dd tracestate member, at most 256 characters (optional `t.*` fields dropped first); '' when none fits. */
