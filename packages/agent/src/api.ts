@@ -5,6 +5,7 @@ import { PAGE_CSS } from './page/page-css.js'
 import { PAGE_HTML } from './page/page-html.js'
 import { PAGE_SCRIPT } from './page/page-script.js'
 import type { StatsStore } from './stats-store.js'
+import { shownResource } from './span-display.js'
 import { summarizeClientStats } from './stats-summary.js'
 import { summarize } from './summary.js'
 import type { StoredTrace } from './trace-index.js'
@@ -164,7 +165,8 @@ export class IntakeApi {
       if (error !== undefined && (o.errorCount > 0) !== error) return false
       if (minDurationNs !== undefined && o.duration < minDurationNs) return false
       if (service !== undefined && !o.services.includes(service)) return false
-      if (resource !== undefined && !trace.spans().some((s) => s.resource === resource)) return false
+      // The resource as shown (SQL obfuscated) or as sent: the page's filter takes what it shows.
+      if (resource !== undefined && !trace.spans().some((s) => s.resource === resource || shownResource(s) === resource)) return false
       return true
     })
     // Newest first by start; a trace whose chunks arrive late still sits where its time puts it.

@@ -1,3 +1,4 @@
+import { shownGroupResource } from './span-display.js'
 import { sketchQuantile, type ReceivedSketch } from './stats-sketch.js'
 import type { ReceivedStats } from './stats-store.js'
 
@@ -19,18 +20,21 @@ export interface ClientStatsRow {
 
 /**
  * Groups every bucket's stats by service, operation name and resource (whatever their status code, span
- * kind or other key fields), as the summary of spans does, so the two can be read side by side.
+ * kind or other key fields), as the summary of spans does, so the two can be read side by side. SQL
+ * resources a tracer sent as written are shown obfuscated, as the agent obfuscates them.
  */
 export function summarizeClientStats(payloads: Iterable<ReceivedStats>): ClientStatsRow[] {
   const rows = new Map<string, { row: ClientStatsRow; sketches: ReceivedSketch[] }>()
   for (const payload of payloads) {
+    const sentObfuscated = Number(payload.headers['datadog-obfuscation-version'] ?? 0) >= 1
     for (const bucket of payload.stats) {
       for (const g of bucket.stats) {
-        const key = `${g.service}\u0000${g.name}\u0000${g.resource}`
+        const resource = shownGroupResource(g, sentObfuscated)
+        const key = `${g.service}\u0000${g.name}\u0000${resource}`
         let entry = rows.get(key)
         if (entry === undefined) {
           entry = {
-            row: { service: g.service, name: g.name, resource: g.resource, hits: 0, errors: 0, topLevelHits: 0, durationNs: 0, p50Ns: 0, p95Ns: 0, p99Ns: 0 },
+            row: { service: g.service, name: g.name, resource, hits: 0, errors: 0, topLevelHits: 0, durationNs: 0, p50Ns: 0, p95Ns: 0, p99Ns: 0 },
             sketches: []
           }
           rows.set(key, entry)

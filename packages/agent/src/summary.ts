@@ -1,3 +1,4 @@
+import { shownResource } from './span-display.js'
 import type { StoredTrace } from './trace-index.js'
 import type { ReceivedSpan } from './types.js'
 
@@ -19,7 +20,8 @@ export interface SummaryRow {
 /**
  * Which spans count, as for the Datadog Agent's stats: top-level spans (the root, or a span whose parent is
  * in another service or not in the trace at all, i.e. the service's entry point) and spans marked
- * `_dd.measured`. Grouped by service, operation name and resource, as the agent groups them.
+ * `_dd.measured`. Grouped by service, operation name and resource, as the agent groups them (SQL
+ * obfuscated, as the agent obfuscates it before it counts).
  */
 export function summarize(traces: Iterable<StoredTrace>): SummaryRow[] {
   const groups = new Map<string, { service: string; name: string; resource: string; durations: number[]; errors: number }>()
@@ -29,10 +31,11 @@ export function summarize(traces: Iterable<StoredTrace>): SummaryRow[] {
     for (const span of spans) byId.set(span.span_id, span)
     for (const span of spans) {
       if (!countsInStats(span, byId)) continue
-      const key = `${span.service}\u0000${span.name}\u0000${span.resource}`
+      const resource = shownResource(span)
+      const key = `${span.service}\u0000${span.name}\u0000${resource}`
       let group = groups.get(key)
       if (group === undefined) {
-        group = { service: span.service, name: span.name, resource: span.resource, durations: [], errors: 0 }
+        group = { service: span.service, name: span.name, resource, durations: [], errors: 0 }
         groups.set(key, group)
       }
       group.durations.push(Number(span.duration))

@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer'
+import { isSqlSpan, shownMeta, shownResource } from './span-display.js'
 import type { StoredTrace, TraceOverview } from './trace-index.js'
 import type { ReceivedPayload, ReceivedSpan, Violation } from './types.js'
 
@@ -39,7 +40,10 @@ export interface SpanJson {
   parent_id: string
   service: string
   name: string
+  /** As the Datadog Agent shows it: on `sql` and `cassandra` spans, obfuscated (and `meta['sql.query']` too). */
   resource: string
+  /** On `sql` and `cassandra` spans only: the resource as the tracer sent it. */
+  resource_raw?: string
   type: string
   /** ns since the epoch. */
   start: string
@@ -92,7 +96,7 @@ export function traceListItem(trace: StoredTrace, violationCount: number): Trace
     traceIdHex: traceIdHex(o),
     service: root?.service ?? '',
     name: root?.name ?? '',
-    resource: root?.resource ?? '',
+    resource: root === undefined ? '' : shownResource(root),
     status: root?.meta['http.status_code'] ?? null,
     error: o.errorCount > 0,
     errorCount: o.errorCount,
@@ -116,15 +120,16 @@ export function spanJson(span: ReceivedSpan, traceStart: bigint): SpanJson {
     parent_id: span.parent_id.toString(),
     service: span.service,
     name: span.name,
-    resource: span.resource,
+    resource: shownResource(span),
     type: span.type,
     start: span.start.toString(),
     offsetNs: Number(span.start - traceStart),
     duration: Number(span.duration),
     error: span.error,
-    meta: span.meta,
+    meta: shownMeta(span),
     metrics: span.metrics
   }
+  if (isSqlSpan(span)) out.resource_raw = span.resource
   if (span.meta_struct !== undefined) {
     const metaStruct: Record<string, string> = {}
     for (const [key, bytes] of Object.entries(span.meta_struct)) {

@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer'
 import type { MsgpackNode } from './msgpack-decoder.js'
 import { readSpan, type SpanIssue } from './read-span.js'
 import { Limits, Rule, type RuleId } from './rules.js'
+import { isSqlSpan, obfuscatedResourceBytes } from './span-display.js'
 import type { DropReason, ReceivedSpan, ReceivedTrace, Violation } from './types.js'
 
 export interface ValidationInput {
@@ -162,7 +163,14 @@ export function checkSpanValues(span: ReceivedSpan, issues: SpanIssue[]): void {
   checkLength(span.service, Limits.serviceBytes, Rule.serviceTooLong, 'service', issues)
   checkLength(span.name, Limits.nameBytes, Rule.nameTooLong, 'name', issues)
   checkLength(span.type, Limits.typeBytes, Rule.typeTooLong, 'type', issues)
-  checkLength(span.resource, Limits.resourceBytes, Rule.resourceTooLong, 'resource', issues)
+  if (!isSqlSpan(span)) checkLength(span.resource, Limits.resourceBytes, Rule.resourceTooLong, 'resource', issues)
+  else if (span.resource.length * 6 > Limits.resourceBytes) {
+    // The agent obfuscates SQL before it truncates: a long statement is fine if its obfuscation fits.
+    // Obfuscation at most doubles a statement's length (a space around each token), so a statement
+    // under a sixth of the limit in UTF-16 units fits whatever its characters.
+    const bytes = obfuscatedResourceBytes(span)
+    if (bytes > Limits.resourceBytes) issues.push({ rule: Rule.resourceTooLong, message: `resource is ${bytes} bytes once obfuscated, over the agent's limit of ${Limits.resourceBytes}; it truncates` })
+  }
   if (span.start < YEAR_2000_NS) {
     push(Rule.startBefore2000, `start is ${span.start} ns, before 2000-01-01 (a unit other than ns?); the agent replaces it with now - duration`)
   }

@@ -125,8 +125,8 @@ function group(fields: Record<string, Encodable>): Record<string, Encodable> {
   }
 }
 
-async function put(agent: Agent, body: Uint8Array, method = 'PUT'): Promise<{ status: number; body: string }> {
-  const response = await fetch(`${agent.url}/v0.6/stats`, { method, headers: { 'content-type': 'application/msgpack', 'datadog-meta-lang': 'nodejs' }, body })
+async function put(agent: Agent, body: Uint8Array, method = 'PUT', extra: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const response = await fetch(`${agent.url}/v0.6/stats`, { method, headers: { 'content-type': 'application/msgpack', 'datadog-meta-lang': 'nodejs', ...extra }, body })
   return { status: response.status, body: await response.text() }
 }
 
@@ -164,6 +164,18 @@ describe('PUT /v0.6/stats', () => {
     assert.equal(listed.stats.length, 1)
     agent.clear()
     assert.deepEqual(agent.stats(), [])
+  })
+
+  it('shows SQL groups obfuscated in the summary, unless the tracer says it obfuscated them; keeps what was sent', async (t: TestContext) => {
+    const agent = await start(t)
+    const db = { Name: 'pg.query', Type: 'sql', Hits: 1, Errors: 0, TopLevelHits: 1 }
+    await put(agent, statsPayload([group({ ...db, Resource: 'SELECT * FROM t WHERE id = 1' }), group({ ...db, Resource: 'SELECT * FROM t WHERE id = 2' })]))
+    // Obfuscated by the tracer (the agent then leaves it alone): shown as sent, even where it would differ.
+    await put(agent, statsPayload([group({ ...db, Name: 'mysql.query', Resource: 'SELECT 1' })]), 'PUT', { 'datadog-obfuscation-version': '1' })
+    const summary = (await (await fetch(`${agent.url}/api/summary`)).json()) as { clientStats: { rows: { name: string; resource: string; hits: number }[] } }
+    const rows = summary.clientStats.rows.filter((r) => r.name !== 'express.request').map((r) => [r.name, r.resource, r.hits])
+    assert.deepEqual(rows, [['pg.query', 'SELECT * FROM t WHERE id = ?', 2], ['mysql.query', 'SELECT 1', 1]])
+    assert.deepEqual(agent.stats()[0]?.stats[0]?.stats.map((g) => g.resource), ['SELECT * FROM t WHERE id = 1', 'SELECT * FROM t WHERE id = 2'])
   })
 
   it('answers 400 for a body the agent could not decode, and records why', async (t: TestContext) => {
