@@ -216,6 +216,28 @@ test('span tags are shown as text, never run as markup', async () => {
   assert.equal(await page.locator('#detail img, #detail script, #traces img').count(), 0)
 })
 
+test('SQL is shown obfuscated, as the agent shows it, though the tracer sent it as written', async () => {
+  const origin = new URL(pageUrl).origin
+  const tracer = createTracer({ service: 'sql-app', url: origin, flushOnExit: false })
+  const statement = "SELECT * FROM users WHERE email = 'ann@example.com' AND id IN (7, 8, 9)"
+  tracer.trace('pg.query', { type: 'sql', resource: statement }, () => {})
+  await tracer.flush()
+  const list = (await (await fetch(`${origin}/api/traces?service=sql-app`)).json()) as { traces: Array<{ traceId: string }> }
+  const traceId = list.traces[0]?.traceId
+  assert.ok(traceId)
+  const { trace } = (await (await fetch(`${origin}/api/traces/${traceId}`)).json()) as { trace: { spans: Array<{ resource_raw?: string }> } }
+  assert.equal(trace.spans[0]?.resource_raw, statement, 'the tracer sent the statement as written')
+  await page.goto(`${pageUrl}#/trace/${traceId}`)
+  await page.waitForSelector('.span-row[data-service="sql-app"]')
+  await page.click('.span-row[data-service="sql-app"]')
+  const shown = 'SELECT * FROM users WHERE email = ? AND id IN ( ? )'
+  assert.equal(await page.textContent('#span-detail .resource'), shown)
+  assert.ok(((await page.textContent('#waterfall')) ?? '').includes(shown))
+  const body = (await page.textContent('body')) ?? ''
+  assert.ok(body.includes(`sql.query${shown}`), 'sql.query holds the obfuscated statement')
+  assert.ok(!body.includes('ann@example.com'), 'no literal of the statement reaches the page')
+})
+
 test('Ctrl-C stops the demo: services, intake, exit 0', async () => {
   assert.ok(demo)
   demo.kill('SIGINT')

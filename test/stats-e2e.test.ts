@@ -116,6 +116,9 @@ test('stats are exact over every trace, P0 ones included; P0 traces stay home, c
   for (const trace of received) for (const span of trace.spans) byId.set(span.trace_id, (byId.get(span.trace_id) ?? 0) + 1)
   for (const m of kept) assert.equal(byId.get(m.traceId), m.withCache ? 3 : 2, `kept trace ${m.traceId} whole`)
   for (const m of rejected) assert.equal(byId.get(m.traceId), m.withCache ? 1 : undefined, `rejected trace ${m.traceId}`)
+  const queries = received.flatMap((tr) => tr.spans).filter((s) => s.name === 'pg.query')
+  assert.ok(queries.length > 0)
+  for (const span of queries) assert.match(span.resource, /^SELECT \* FROM t WHERE id = \d+$/, 'the spans carry the SQL as written; only the stats key is obfuscated')
   for (const span of received.flatMap((tr) => tr.spans).filter((s) => byId.get(s.trace_id) === 1)) {
     assert.equal(span.name, 'cache.get')
     assert.equal(span.metrics['_dd.span_sampling.mechanism'], 8)

@@ -105,6 +105,26 @@ test('long, non-ASCII and empty strings survive; empty name and resource get fal
   assert.equal(span.resource, 'unnamed_operation')
 })
 
+test('SQL goes as written, as dd-trace sends it: resource and sql.query untouched, and not cut at the resource limit', () => {
+  const { tracer: t, exporter } = tracer()
+  const statement = "SELECT * FROM users WHERE name = 'bob' AND id IN (1, 2, 3) -- lookup"
+  // Over 5000 bytes: the agent obfuscates before it truncates, so the statement must reach it whole.
+  const bulk = `INSERT INTO t (a, b) VALUES ${Array.from({ length: 600 }, (_, i) => `(${i}, 'v${i}')`).join(', ')}`
+  const huge = `SELECT ${'1, '.repeat(40_000)}1`
+  t.trace('pg.query', { type: 'sql', resource: statement, tags: { 'sql.query': statement } }, () => {})
+  t.trace('cassandra.query', { type: 'cassandra', resource: bulk }, () => {})
+  t.trace('pg.query', { type: 'sql', resource: huge }, () => {})
+  t.trace('web.request', { type: 'web', resource: bulk }, () => {})
+  const [[written], [long], [tooLong], [web]] = encode(exporter.chunks(), 1 << 22) as [[Decoded], [Decoded], [Decoded], [Decoded]]
+  assert.equal(written.resource, statement)
+  assert.equal(written.meta['sql.query'], statement, 'a sql.query the span set goes as it is')
+  assert.ok(bulk.length > 5000)
+  assert.equal(long.resource, bulk)
+  assert.equal(long.meta['sql.query'], undefined, 'the agent fills sql.query, the tracer does not')
+  assert.equal(tooLong.resource, huge.slice(0, 5000), 'past 100,000 characters a statement is cut to the resource limit')
+  assert.equal(web.resource, bulk.slice(0, 5000), 'any other resource is cut at the limit, as the agent cuts it')
+})
+
 test('many traces in one payload; map headers past 15 and 65535 entries', () => {
   const { tracer: t, exporter } = tracer()
   for (let i = 0; i < 40; i++) {

@@ -61,6 +61,21 @@ test('v0.5 carries exactly what v0.4 carries, in a string table', () => {
   assert.equal(b5[1], 0xdd, 'the table header is array32')
 })
 
+test('v0.5 sends SQL as written too; the intake takes a statement past 5000 bytes without a violation', () => {
+  const exporter = new InMemoryExporter()
+  const t = createTracer({ service: 'svc', exporter, flushOnExit: false })
+  const statement = "SELECT * FROM users WHERE name = 'bob' AND id = 42"
+  const bulk = `INSERT INTO t (a, b) VALUES ${Array.from({ length: 600 }, (_, i) => `(${i}, 'v${i}')`).join(', ')}`
+  t.trace('pg.query', { type: 'sql', resource: statement, tags: { 'sql.query': statement } }, () => {})
+  t.trace('pg.query', { type: 'sql', resource: bulk }, () => {})
+  const { v4, v5 } = encodeBoth(exporter.chunks(), 1 << 20, 1 << 20)
+  const spans = received(v5.finish(), '/v0.5/traces', 2).flat()
+  assert.deepEqual(spans.map((s) => s.resource), [statement, bulk])
+  assert.equal(spans[0].meta['sql.query'], statement)
+  assert.equal(spans[1].meta['sql.query'], undefined)
+  assert.deepEqual(received(v4.finish(), '/v0.4/traces', 2).flat(), spans)
+})
+
 test('a v0.5 chunk that does not fit is taken back with the strings it added', () => {
   const [small, big] = [chunks()[0], chunks()[1]]
   big[0].meta.huge = 'q'.repeat(5000)

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { decode } from '@msgpack/msgpack'
 import { StatsConcentrator, type FlushedBucket, type StatsGroup } from '../src/stats/concentrator.js'
 import { TRACER_BLOCKED_VALUE, Trilean, grpcStatusCode, quantizePeerValue } from '../src/stats/stats-key.js'
 import { createTracer, type SpanOptions, type Tracer } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
 import type { CoreSpan } from '../src/model/span.js'
+import { V04Encoder } from '../src/wire/encode-v04.js'
+import { truncateUtf8 } from '../src/wire/normalize.js'
+import { obfuscateSql } from '../src/wire/obfuscate-sql.js'
 
 // Epoch ms on a bucket boundary (10 s buckets), far enough from now to be obviously synthetic.
 const T0 = 1_800_000_000_000
@@ -173,6 +177,30 @@ test('obfuscation for stats: SQL obfuscated and Redis quantized only when on', (
   const obfuscated = new Map(groups(stats.flush(true)).map((g) => [g.key.name, g.key.resource]))
   assert.equal(obfuscated.get('pg.query'), 'SELECT * FROM users WHERE id = ? AND name = ?')
   assert.equal(obfuscated.get('redis.command'), 'SET')
+})
+
+test('a SQL span goes out as written; its stats key is what the agent makes of that text: obfuscated, then cut', () => {
+  const { tracer, memory, stats } = setup()
+  const statement = "SELECT * FROM users WHERE id = 42 AND name = 'bob'"
+  // Past the 5000-byte resource limit: cut first, it would end inside a literal and not parse.
+  const bulk = `INSERT INTO t (a, b) VALUES ${Array.from({ length: 600 }, (_, i) => `(${i}, 'v${i}')`).join(', ')}`
+  const long = `SELECT ${Array.from({ length: 1500 }, (_, i) => `c${i}`).join(', ')} FROM t WHERE id = 42`
+  timed(tracer, 'pg.query', T0 + 1, T0 + 2, { type: 'sql', resource: statement })
+  timed(tracer, 'mysql.query', T0 + 1, T0 + 2, { type: 'sql', resource: bulk })
+  timed(tracer, 'cassandra.query', T0 + 1, T0 + 2, { type: 'cassandra', resource: long })
+  const encoder = new V04Encoder({ service: 'web', globalMeta: {}, processId: 1 }, 1 << 22)
+  encoder.begin()
+  for (const chunk of memory.chunks()) assert.ok(encoder.append(chunk))
+  const sent = new Map((decode(encoder.finish()) as { name: string; resource: string }[][]).flat().map((s) => [s.name, s.resource]))
+  assert.deepEqual([...sent.values()], [statement, bulk, long], 'the spans carry the statements as written')
+  stats.reader.obfuscate = true
+  for (const chunk of memory.chunks()) stats.addChunk(chunk)
+  const keys = new Map(groups(stats.flush(true)).map((g) => [g.key.name, g.key.resource]))
+  assert.equal(keys.get('pg.query'), 'SELECT * FROM users WHERE id = ? AND name = ?')
+  assert.equal(keys.get('mysql.query'), 'INSERT INTO t ( a, b ) VALUES ( ? )')
+  // The agent obfuscates the resource it receives, then cuts it at 5000 bytes.
+  for (const [name, resource] of sent) assert.equal(keys.get(name), truncateUtf8(obfuscateSql(resource), 5000), name)
+  assert.equal(keys.get('cassandra.query')?.length, 5000)
 })
 
 test('buckets by end time: the last ms of a bucket and the first of the next fall apart', () => {

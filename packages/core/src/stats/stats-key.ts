@@ -1,12 +1,14 @@
-import { Limits, NormalizeCache, asText, isValidStatusCode, normalizeName, normalizeService, truncateUtf8 } from '../wire/normalize.js'
+import { Limits, NormalizeCache, asText, isSqlType, isValidStatusCode, normalizeName, normalizeService, sqlResourceToSend, truncateUtf8 } from '../wire/normalize.js'
 import { SqlObfuscator } from '../wire/obfuscate-sql.js'
 import type { CoreSpan } from '../model/span.js'
 import { quantizeRedis } from './quantize-redis.js'
 
 // What a span contributes to client-side stats: whether it counts, and the fields of its aggregation key
-// (reference §1.8; libdatadog `libdd-trace-stats` `aggregation.rs`). Values are read the way the span
-// encoder writes them (normalized service and name, resource defaulting to the name, status code only
-// when valid), so the groups match the spans the agent receives.
+// (the agent's `ClientGroupedStats`, as libdatadog's `libdd-trace-stats` `aggregation.rs` fills it).
+// Values are read the way the span encoder writes them (normalized service and name, resource defaulting
+// to the name, status code only when valid), so the groups match the spans the agent receives. Spans go
+// out with their SQL as written; when the agent lets the tracer obfuscate stats resources, the key holds
+// what the agent makes of the span's resource: obfuscated, then truncated.
 
 /** The value libdatadog puts in place of a field over its cardinality limit (and in the overflow group). */
 export const TRACER_BLOCKED_VALUE = 'tracer_blocked_value'
@@ -140,7 +142,6 @@ const GRPC_NAMES: Readonly<Record<string, number>> = {
   DATALOSS: 15,
   UNAUTHENTICATED: 16
 }
-const SQL_MAX_INPUT = 100_000
 const IPV4 = /^(\d{1,3}\.){3}\d{1,3}(:\d+)?$/
 const IPV6 = /^\[?[0-9a-fA-F]*:[0-9a-fA-F:.]*\]?(:\d+)?$/
 const BLOCKED_IP = 'blocked-ip-address'
@@ -256,9 +257,8 @@ export class StatsKeyReader {
   }
 
   #obfuscated(resource: string, type: string): string {
-    if (type === 'sql' || type === 'cassandra') {
-      return this.#sql.obfuscate(resource.length > SQL_MAX_INPUT ? truncateUtf8(resource, Limits.resourceBytes) : resource)
-    }
+    // The text the encoder sends, obfuscated as the agent will obfuscate it.
+    if (isSqlType(type)) return this.#sql.obfuscate(sqlResourceToSend(resource))
     if (type === 'redis' || type === 'valkey') return quantizeRedis(resource)
     return resource
   }

@@ -5,15 +5,16 @@ import {
   Limits,
   NormalizeCache,
   asText,
+  isSqlType,
   isValidStatusCode,
   normalizeName,
   normalizePeerService,
   normalizeService,
   normalizeTagValue,
+  sqlResourceToSend,
   truncateUtf8,
   truncateWithEllipsis
 } from './normalize.js'
-import { SqlObfuscator } from './obfuscate-sql.js'
 
 /** What the encoder adds to every span: the tracer's identity and global tags. */
 export interface SpanDecorations {
@@ -69,8 +70,8 @@ export const FIELDS = ['service', 'name', 'resource', 'trace_id', 'span_id', 'pa
 const F = { service: 0, name: 1, resource: 2, traceId: 3, spanId: 4, parentId: 5, start: 6, duration: 7, error: 8, meta: 9, metrics: 10, type: 11 } as const
 
 /** Strings every payload may use; v0.5 puts them at fixed places in its string table. */
-const K = { tid: 0, dm: 1, origin: 2, baseService: 3, priority: 4, topLevel: 5, processId: 6, sqlQuery: 7, service: 8 } as const
-const FIXED_STRINGS = ['_dd.p.tid', '_dd.p.dm', '_dd.origin', '_dd.base_service', '_sampling_priority_v1', '_dd.top_level', 'process_id', 'sql.query'] as const
+const K = { tid: 0, dm: 1, origin: 2, baseService: 3, priority: 4, topLevel: 5, processId: 6, service: 7 } as const
+const FIXED_STRINGS = ['_dd.p.tid', '_dd.p.dm', '_dd.origin', '_dd.base_service', '_sampling_priority_v1', '_dd.top_level', 'process_id'] as const
 
 const TWO_32 = 0x1_0000_0000
 // Span starts are performance.now() offsets; epoch ns = the process's time origin + offset. The origin
@@ -89,16 +90,15 @@ const SHORT_TYPE = Math.floor(Limits.typeBytes / 3)
 const SHORT_RESOURCE = Math.floor(Limits.resourceBytes / 3)
 const SHORT_KEY = Math.floor(Limits.metaKeyBytes / 3)
 const SHORT_VALUE = Math.floor(Limits.metaValueBytes / 3)
-const SQL_MAX_INPUT = 100_000
 
 // Meta keys the agent rewrites. Most keys differ from them in length, so a table lookup settles most
 // keys before any string comparison.
-const SPECIAL_KEYS = ['http.status_code', 'env', 'peer.service', '_dd.base_service', 'sql.query'] as const
+const SPECIAL_KEYS = ['http.status_code', 'env', 'peer.service', '_dd.base_service'] as const
 const SPECIAL_LENGTH = new Uint8Array(SHORT_KEY + 1)
 for (const key of SPECIAL_KEYS) SPECIAL_LENGTH[key.length] = 1
 
-function isSpecialKey(k: string, skip: string | undefined): boolean {
-  return k === 'http.status_code' || k === 'env' || k === 'peer.service' || k === '_dd.base_service' || k === skip
+function isSpecialKey(k: string): boolean {
+  return k === 'http.status_code' || k === 'env' || k === 'peer.service' || k === '_dd.base_service'
 }
 
 /**
@@ -151,8 +151,8 @@ class OffsetList {
 }
 
 /**
- * The span walk shared by the v0.4 and v0.5 encoders, with the agent's normalization and SQL
- * obfuscation applied as spans are written (never on the request path): every value gets a length or
+ * The span walk shared by the v0.4 and v0.5 encoders, with the agent's normalization applied as spans
+ * are written (never on the request path): every value gets a length or
  * type check, and only a value that fails it goes through the slower fix. The subclasses decide how a
  * string is written (inline, or as an index into the string table) and what a field key looks like.
  */
@@ -178,7 +178,6 @@ export abstract class SpanEncoder implements PayloadEncoder {
   readonly #processId: number
   readonly #services = new NormalizeCache(normalizeService)
   readonly #names = new NormalizeCache(normalizeName)
-  readonly #sql = new SqlObfuscator()
   #traceCount = 0
   #spanCount = 0
   // Writer offsets of each trace and span of the open payload (see EncodedPayload).
@@ -339,15 +338,10 @@ export abstract class SpanEncoder implements PayloadEncoder {
     if (resource === '') resource = name
     let type: string = typeof span.type === 'string' ? span.type : asText(span.type)
     if (type.length > SHORT_TYPE) type = truncateUtf8(type, Limits.typeBytes)
-    let sqlQuery: string | undefined
-    if (type === 'sql' || type === 'cassandra') {
-      // The agent obfuscates the resource and writes the result into `sql.query` too; it runs before
-      // its truncator, so obfuscation comes first here as well.
-      if (resource.length > SQL_MAX_INPUT) resource = truncateUtf8(resource, Limits.resourceBytes)
-      resource = this.#sql.obfuscate(resource)
-      sqlQuery = resource
-    }
-    if (resource.length > SHORT_RESOURCE) resource = truncateUtf8(resource, Limits.resourceBytes)
+    // SQL goes as written, as dd-trace sends it: the agent obfuscates it (and fills `sql.query`) before
+    // it truncates, so it is not cut here at the resource limit.
+    if (isSqlType(type)) resource = sqlResourceToSend(resource)
+    else if (resource.length > SHORT_RESOURCE) resource = truncateUtf8(resource, Limits.resourceBytes)
 
     w.fixedHeader(this.#spanHeader)
     if (keys !== undefined) w.raw(keys[F.service])
@@ -391,7 +385,6 @@ export abstract class SpanEncoder implements PayloadEncoder {
     const metaHeader = w.reserveMapHeader()
     let metaCount = 0
     const meta = span.meta
-    const skip = sqlQuery === undefined ? undefined : 'sql.query'
     // Global keys the span set itself, as bits of their place in #globalKeys, noted on the way: looking
     // each one up in meta afterwards was ~9% of the encoding time (bench/micro/encode-traces.mjs).
     const globalLength = this.#globalLength
@@ -400,8 +393,7 @@ export abstract class SpanEncoder implements PayloadEncoder {
       const v = meta[k]
       const len = k.length
       if (len <= SHORT_KEY && globalLength[len] === 1 && v !== undefined) ownGlobals |= this.#globalBit(k)
-      if (typeof v !== 'string' || len > SHORT_KEY || v.length > SHORT_VALUE || (SPECIAL_LENGTH[len] === 1 && isSpecialKey(k, skip))) {
-        if (k === skip) continue
+      if (typeof v !== 'string' || len > SHORT_KEY || v.length > SHORT_VALUE || (SPECIAL_LENGTH[len] === 1 && isSpecialKey(k))) {
         if (k === 'http.status_code' && typeof v === 'string' && v.length <= SHORT_VALUE) {
           // On every HTTP span: checked here rather than through fixMetaPair's pair.
           if (!isValidStatusCode(v)) continue
@@ -418,11 +410,6 @@ export abstract class SpanEncoder implements PayloadEncoder {
         this.str(k)
         this.str(v)
       }
-      metaCount++
-    }
-    if (sqlQuery !== undefined) {
-      w.raw(consts[K.sqlQuery])
-      this.str(truncateWithEllipsis(sqlQuery, Limits.metaValueBytes))
       metaCount++
     }
     if (firstInChunk) {

@@ -4,7 +4,10 @@
 // dropped for a reason the tracer could have fixed. Every function here has a cheap check first; the
 // rewriting paths run only for values that fail it.
 
-/** The agent's limits, in UTF-8 bytes (reference §2.1). */
+/**
+ * The agent's limits, in UTF-8 bytes (its normalizer and truncator): service, name and type 100;
+ * resource 5000; meta and metrics keys 200; meta values 25000; a normalized tag 200 characters.
+ */
 export const Limits = {
   serviceBytes: 100,
   nameBytes: 100,
@@ -210,6 +213,25 @@ export function isValidStatusCode(value: string): boolean {
   if (!DECIMAL.test(value)) return false
   const code = Number(value)
   return code >= 100 && code < 600
+}
+
+/** Span types whose resource the agent obfuscates as SQL. */
+export function isSqlType(type: string): boolean {
+  return type === 'sql' || type === 'cassandra'
+}
+
+/** SQL longer than this many UTF-16 units is cut to the resource limit before it is sent. */
+export const SQL_MAX_CHARS = 100_000
+
+/**
+ * The resource of a SQL span as it is sent. The agent obfuscates it before its truncator runs, so a
+ * statement goes out whole: a bulk INSERT of 20 kB obfuscates to a short resource, but cut at 5000 bytes
+ * first it would end inside a literal and the agent would make it `Non-parsable SQL query`. Past
+ * SQL_MAX_CHARS it is cut all the same, to bound the payload and the obfuscation cost. Client-side stats
+ * obfuscate this same text, so their key is what the agent makes of the span.
+ */
+export function sqlResourceToSend(resource: string): string {
+  return resource.length > SQL_MAX_CHARS ? truncateUtf8(resource, Limits.resourceBytes) : resource
 }
 
 /** Meta and metrics keys past 200 bytes, meta values past 25000: cut, and `...` appended, as the agent's truncator does. */
