@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
-import { describe, it } from 'node:test'
+import { describe, it, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { CliUsageError, DEFAULT_CLI_PORT, parseCliArgs } from '../src/cli.js'
 import { start } from './http-helpers.js'
@@ -60,30 +60,76 @@ void describe('parseCliArgs', () => {
   })
 })
 
-function runBin(args: string[]): { child: ReturnType<typeof spawn>; lines: string[]; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DD_APM_RECEIVER_PORT: '', DD_APM_RECEIVER_SOCKET: '' } })
-  const lines: string[] = []
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => lines.push(line))
-  return { child, lines, stderr: () => stderr }
+interface Bin {
+  readonly child: ChildProcess
+  readonly lines: string[]
+  readonly stderr: () => string
+  /** The first stdout line that matches; rejects once the process has closed its output, or at the deadline. */
+  readonly line: (pattern: RegExp, timeoutMs?: number) => Promise<RegExpExecArray>
+  /**
+   * The exit code once the process exited and its output ended (so `lines` and `stderr` are whole),
+   * within a deadline of a few seconds: tsx compiles the bin first.
+   */
+  readonly exitCode: (timeoutMs?: number) => Promise<number | null>
 }
 
-async function exitCode(child: ReturnType<typeof spawn>): Promise<number | null> {
-  const [code] = (await once(child, 'exit')) as [number | null]
-  return code
+/** Runs the bin; a process still running when the test ends is killed then. */
+function runBin(t: TestContext, args: string[]): Bin {
+  const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DD_APM_RECEIVER_PORT: '', DD_APM_RECEIVER_SOCKET: '' } })
+  t.after(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = once(child, 'exit')
+    child.kill('SIGKILL')
+    await exited
+  })
+  const lines: string[] = []
+  let stderr = ''
+  let closed = false
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const stdout = createInterface({ input: child.stdout as NodeJS.ReadableStream })
+  stdout.on('line', (line) => lines.push(line))
+  // 'close' comes after the process exited and its output ended: no line can follow it.
+  const ended = new Promise<number | null>((resolve) => child.once('close', (code: number | null) => resolve(code)))
+  void ended.then(() => (closed = true))
+  const line = (pattern: RegExp, timeoutMs = 10_000): Promise<RegExpExecArray> =>
+    new Promise((resolve, reject) => {
+      const settle = (fn: () => void): void => {
+        clearTimeout(timer)
+        stdout.off('line', check)
+        child.off('close', onClose)
+        fn()
+      }
+      const check = (): void => {
+        for (const text of lines) {
+          const match = pattern.exec(text)
+          if (match !== null) return settle(() => resolve(match))
+        }
+      }
+      const onClose = (): void => settle(() => reject(new Error(`ended without a line matching ${pattern}:\n${lines.join('\n')}\n${stderr}`)))
+      const timer = setTimeout(() => settle(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms:\n${lines.join('\n')}`))), timeoutMs)
+      stdout.on('line', check)
+      child.once('close', onClose)
+      check()
+      if (closed) onClose()
+    })
+  const exitCode = async (timeoutMs = 10_000): Promise<number | null> => {
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms:\n${lines.join('\n')}\n${stderr}`)), timeoutMs)
+    })
+    try {
+      return await Promise.race([ended, deadline])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+  return { child, lines, stderr: () => stderr, line, exitCode }
 }
 
 void describe('datadog-apm-agent', () => {
-  void it('serves the agent API and the page until SIGTERM, then exits 0', async () => {
-    const { child, lines } = runBin(['--port', '0', '--max-traces', '50', '--client-drop-p0s', '--fault', 'status=503,times=1'])
-    const deadline = Date.now() + 10_000
-    while (!lines.some((l) => l.includes('page'))) {
-      if (Date.now() > deadline || child.exitCode !== null) assert.fail(`no page line: ${lines.join('\n')}`)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    const url = /page\s+(http:\/\/127\.0\.0\.1:\d+)\//.exec(lines.join('\n'))?.[1]
-    assert.ok(url, lines.join('\n'))
+  void it('serves the agent API and the page until SIGTERM, then exits 0', async (t) => {
+    const { child, lines, line, exitCode } = runBin(t, ['--port', '0', '--max-traces', '50', '--client-drop-p0s', '--fault', 'status=503,times=1'])
+    const [, url] = await line(/page\s+(http:\/\/127\.0\.0\.1:\d+)\//)
     const status = (await (await fetch(`${url}/api/status`)).json()) as { maxTraces: number }
     assert.equal(status.maxTraces, 50)
     const info = (await (await fetch(`${url}/info`)).json()) as { client_drop_p0s: boolean }
@@ -92,23 +138,23 @@ void describe('datadog-apm-agent', () => {
     assert.equal((await traces()).status, 503, 'the fault, once')
     assert.equal((await traces()).status, 200)
     child.kill('SIGTERM')
-    assert.equal(await exitCode(child), 0)
+    assert.equal(await exitCode(), 0)
     assert.ok(lines.includes('datadog-apm local intake stopped'))
   })
 
   void it('exits 1 with a message when the port is taken', async (t) => {
     const agent = await start(t)
-    const { child, stderr } = runBin(['--port', String(agent.port)])
-    assert.equal(await exitCode(child), 1)
+    const { stderr, exitCode } = runBin(t, ['--port', String(agent.port)])
+    assert.equal(await exitCode(), 1)
     assert.match(stderr(), /cannot listen on 127\.0\.0\.1:\d+: the address is in use/)
   })
 
-  void it('prints the usage for --help (exit 0) and for a bad flag (exit 2)', async () => {
-    const help = runBin(['--help'])
-    assert.equal(await exitCode(help.child), 0)
+  void it('prints the usage for --help (exit 0) and for a bad flag (exit 2)', async (t) => {
+    const help = runBin(t, ['--help'])
+    assert.equal(await help.exitCode(), 0)
     assert.ok(help.lines.some((l) => l.startsWith('Usage: datadog-apm-agent')))
-    const bad = runBin(['--max-traces', 'lots'])
-    assert.equal(await exitCode(bad.child), 2)
+    const bad = runBin(t, ['--max-traces', 'lots'])
+    assert.equal(await bad.exitCode(), 2)
     assert.match(bad.stderr(), /--max-traces must be an integer[\s\S]*Usage:/)
   })
 })
