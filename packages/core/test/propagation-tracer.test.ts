@@ -6,7 +6,7 @@ import { SamplingPriority } from '../src/model/sampling-priority.js'
 import type { SpanContext } from '../src/model/span-context.js'
 import { InMemoryExporter } from '../src/testing.js'
 import { CoreTracer } from '../src/tracer/tracer.js'
-import type { TracerOptions } from '../src/config/config.js'
+import type { TracerOptions } from '../src/tracer/options.js'
 
 function tracerWith(options: TracerOptions = {}): { tracer: CoreTracer; exporter: InMemoryExporter; warnings: string[] } {
   const exporter = new InMemoryExporter()

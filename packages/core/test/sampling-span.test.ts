@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { TracerOptions } from '../src/config/config.js'
+import type { TracerOptions } from '../src/tracer/options.js'
 import { SpanSampler } from '../src/sampling/span-sampler.js'
 import type { CoreSpan } from '../src/model/span.js'
 import { CoreTracer } from '../src/tracer/tracer.js'

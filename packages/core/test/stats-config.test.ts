@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { resolveConfig, type TracerOptions } from '../src/config/config.js'
+import { resolveConfig } from '../src/config/config.js'
+import type { TracerOptions } from '../src/tracer/options.js'
 
 function resolve(options: TracerOptions, env: Record<string, string>): { statsComputation: boolean; warnings: string[] } {
   const warnings: string[] = []

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'node:test'
 import { createTracer, type SpanOptions } from '../src/tracer/tracer.js'
 import { InMemoryExporter } from '../src/testing.js'
-import type { TracerOptions } from '../src/config/config.js'
+import type { TracerOptions } from '../src/tracer/options.js'
 
 function setup(options: TracerOptions = {}) {
   const exporter = new InMemoryExporter()

@@ -1,27 +1,43 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { DiagnosticSink } from '../base/diagnostics.js'
-import type { Exporter } from '../export/exporter.js'
-import type { HttpClientOptions } from '../integrations/client-span.js'
-import { resolvePropagationConfig, type PropagationConfig, type PropagationOptions } from '../propagation/styles.js'
-import { resolveSamplingConfig } from '../sampling/sampling-config.js'
+import type { PropagationConfig, PropagationOptions } from '../propagation/styles.js'
 import type { SamplingRule, SpanSamplingRule } from '../sampling/sampling-rules.js'
+import { booleanText, envBoolean, envEntry, envInteger, envText, warnIfBothSet, type Env, type Warn } from './env.js'
+import { resolveHttpClientConfig, resolveHttpServerConfig, type HttpClientConfig, type HttpServerConfig } from './http-config.js'
+import { optionBoolean, optionInteger, optionString } from './option-checks.js'
+import { resolvePropagationConfig } from './propagation-config.js'
+import { resolveSamplingConfig } from './sampling-config.js'
+import { parseResourceAttributes, parseTags } from './tags.js'
 
 export type TagValue = string | number | boolean
 
-/** Options of `createTracer`. Every field is optional; each one wins over its `DD_*` variable. */
-export interface TracerOptions {
-  /** Service name. Env `DD_SERVICE` (`DD_SERVICE_NAME`, `OTEL_SERVICE_NAME`); default: the `name` in the working directory's package.json, else `node`. */
+/**
+ * The settings of `createTracer` that have a variable or a default to resolve (the tracer's own options
+ * add the exporter, the diagnostic sink and client instrumentation). Every field is optional; each one
+ * wins over its variables.
+ */
+export interface ConfigOptions {
+  /**
+   * Service name. Env `DD_SERVICE` (`DD_SERVICE_NAME`, `OTEL_SERVICE_NAME`), else `service:` in
+   * `DD_TAGS` or `service.name` in `OTEL_RESOURCE_ATTRIBUTES`; default: the `name` in the working
+   * directory's package.json, else `node`.
+   */
   service?: string
-  /** Env `DD_ENV`. */
+  /** Env `DD_ENV`, else `env:` in `DD_TAGS` or `deployment.environment.name` in `OTEL_RESOURCE_ATTRIBUTES`. */
   env?: string
-  /** Env `DD_VERSION`; default: the `version` in the working directory's package.json. */
+  /** Env `DD_VERSION`, else `version` in `DD_TAGS` or `service.version` in `OTEL_RESOURCE_ATTRIBUTES`; default: the `version` in the working directory's package.json. */
   version?: string
-  /** Tags on every span. Env `DD_TAGS` (`key:value` pairs separated by commas or spaces); options are merged over it. */
+  /**
+   * Tags on every span. Env `DD_TAGS` (`key:value` pairs separated by commas or spaces) over
+   * `OTEL_RESOURCE_ATTRIBUTES` (`key=value,key=value`); options are merged over both.
+   */
   tags?: Record<string, TagValue>
-  /** Env `DD_TRACE_ENABLED`; default true. A disabled tracer hands out a no-op span and sends nothing. */
+  /**
+   * Env `DD_TRACE_ENABLED`, else `OTEL_TRACES_EXPORTER=none` turns it off; default true. A disabled
+   * tracer hands out a no-op span and sends nothing.
+   */
   enabled?: boolean
-  /** Env `DD_TRACE_DEBUG`; default false. Prints details of the tracer's own failures. */
+  /** Env `DD_TRACE_DEBUG`, else `OTEL_LOG_LEVEL=debug`; default false. Prints details of the tracer's own failures. */
   debug?: boolean
   /** The agent: `http://host:port` or `unix:///path/to/socket`. Env `DD_TRACE_AGENT_URL` (`DD_TRACE_URL`). */
   url?: string
@@ -73,15 +89,15 @@ export interface TracerOptions {
   spanSamplingRules?: readonly SpanSamplingRule[]
   /** Header styles, limits and baggage tags of context propagation; each field has its `DD_TRACE_PROPAGATION_*` variable. */
   propagation?: PropagationOptions
-  /** Trace outgoing fetch/undici (and node:http where Node allows) requests, as `tracer.instrumentHttpClients(options)`. Default false. */
-  httpClients?: boolean | HttpClientOptions
-  /** Replaces the agent exporter (tests use the in-memory one from `@datadog-apm/core/testing`). */
-  exporter?: Exporter
-  /** Where warnings go; default stderr. */
-  diagnostics?: DiagnosticSink
+  /**
+   * Whether spans started through the OpenTelemetry API bridge are recorded (the bridge reads it; core
+   * alone makes no OpenTelemetry spans). Env `DD_TRACE_OTEL_ENABLED`, else `OTEL_SDK_DISABLED` (inverted);
+   * default true.
+   */
+  openTelemetry?: boolean
 }
 
-/** Options after merging over the environment, checked once. */
+/** Options after merging over the environment, checked once; frozen. */
 export interface TracerConfig {
   readonly service: string
   readonly env: string | undefined
@@ -110,79 +126,19 @@ export interface TracerConfig {
   readonly samplingRules: readonly SamplingRule[]
   readonly rateLimit: number
   readonly spanSamplingRules: readonly SpanSamplingRule[]
+  /** Read by the OpenTelemetry API bridge: false makes its spans no-ops. */
+  readonly openTelemetry: boolean
+  /** Defaults of the Express and Fastify request spans, from `DD_TRACE_*` variables. */
+  readonly httpServer: HttpServerConfig
+  /** Defaults of outgoing request spans, from `DD_TRACE_HTTP_CLIENT_ERROR_STATUSES`. */
+  readonly httpClient: HttpClientConfig
 }
 
 const DEFAULT_SOCKET = '/var/run/datadog/apm.socket'
 
-type Env = Record<string, string | undefined>
-type Warn = (message: string) => void
-
-function envValue(env: Env, names: readonly string[]): [string, string] | undefined {
-  for (const name of names) {
-    const value = env[name]
-    if (value !== undefined && value.trim() !== '') return [name, value.trim()]
-  }
-  return undefined
-}
-
-function envBoolean(env: Env, names: readonly string[], fallback: boolean, warn: Warn): boolean {
-  const found = envValue(env, names)
-  if (found === undefined) return fallback
-  const value = found[1].toLowerCase()
-  if (value === 'true' || value === '1') return true
-  if (value === 'false' || value === '0') return false
-  warn(`${found[0]}=${JSON.stringify(found[1])} is not true or false; using ${fallback}`)
-  return fallback
-}
-
-function envInteger(env: Env, name: string, fallback: number, min: number, max: number, warn: Warn): number {
-  const found = envValue(env, [name])
-  if (found === undefined) return fallback
-  const value = Number(found[1])
-  if (Number.isInteger(value) && value >= min && value <= max) return value
-  warn(`${name}=${JSON.stringify(found[1])} is not a whole number from ${min} to ${max}; using ${fallback}`)
-  return fallback
-}
-
-function optionInteger(name: string, value: number | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new TypeError(`datadog-apm: option ${name} must be a whole number from ${min} to ${max}, got ${String(value)}`)
-  }
-  return value
-}
-
-function optionBoolean(name: string, value: boolean | undefined): boolean | undefined {
-  if (value === undefined || typeof value === 'boolean') return value
-  throw new TypeError(`datadog-apm: option ${name} must be true or false, got ${String(value)}`)
-}
-
-function optionString(name: string, value: string | undefined): string | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new TypeError(`datadog-apm: option ${name} must be a non-empty string, got ${JSON.stringify(value)}`)
-  }
-  return value
-}
-
-/** `DD_TAGS`: `key:value` pairs separated by commas, or by spaces when there is no comma. */
-export function parseTags(text: string): Record<string, string> {
-  const tags: Record<string, string> = {}
-  const parts = text.includes(',') ? text.split(',') : text.split(' ')
-  for (const part of parts) {
-    const item = part.trim()
-    if (item === '') continue
-    const colon = item.indexOf(':')
-    const key = (colon === -1 ? item : item.slice(0, colon)).trim()
-    if (key === '') continue
-    tags[key] = colon === -1 ? '' : item.slice(colon + 1).trim()
-  }
-  return tags
-}
-
-function agentUrl(options: TracerOptions, env: Env, warn: Warn): URL {
+function agentUrl(options: ConfigOptions, env: Env, warn: Warn): URL {
   const explicit = optionString('url', options.url)
-  const fromEnv = explicit === undefined ? envValue(env, ['DD_TRACE_AGENT_URL', 'DD_TRACE_URL']) : undefined
+  const fromEnv = explicit === undefined ? envEntry(env, ['DD_TRACE_AGENT_URL', 'DD_TRACE_URL']) : undefined
   const text = explicit ?? fromEnv?.[1]
   if (text !== undefined) {
     let url: URL | undefined
@@ -200,8 +156,8 @@ function agentUrl(options: TracerOptions, env: Env, warn: Warn): URL {
   }
   const hostOption = optionString('hostname', options.hostname)
   const portOption = optionInteger('port', options.port, 1, 65535)
-  const hostEnv = envValue(env, ['DD_AGENT_HOST', 'DD_TRACE_AGENT_HOSTNAME'])
-  const portEnvSet = envValue(env, ['DD_TRACE_AGENT_PORT']) !== undefined
+  const hostEnv = envEntry(env, ['DD_AGENT_HOST', 'DD_TRACE_AGENT_HOSTNAME'])
+  const portEnvSet = envText(env, 'DD_TRACE_AGENT_PORT') !== undefined
   if (hostOption === undefined && portOption === undefined && hostEnv === undefined && !portEnvSet && existsSync(DEFAULT_SOCKET)) {
     return new URL(`unix://${DEFAULT_SOCKET}`)
   }
@@ -225,25 +181,57 @@ function packageJson(cwd: string): { name?: unknown; version?: unknown } {
 
 const PROTOCOLS = ['0.4', '0.5', 'auto'] as const
 
-function protocolVersion(options: TracerOptions, env: Env, warn: Warn): '0.4' | '0.5' | 'auto' {
+function protocolVersion(options: ConfigOptions, env: Env, warn: Warn): '0.4' | '0.5' | 'auto' {
   const option = options.protocolVersion
   if (option !== undefined) {
     if (!PROTOCOLS.includes(option)) throw new TypeError(`datadog-apm: option protocolVersion must be '0.4', '0.5' or 'auto', got ${JSON.stringify(option)}`)
     return option
   }
-  const found = envValue(env, ['DD_TRACE_AGENT_PROTOCOL_VERSION'])
+  const found = envText(env, 'DD_TRACE_AGENT_PROTOCOL_VERSION')
   if (found === undefined) return 'auto'
-  const value = PROTOCOLS.find((p) => p === found[1])
+  const value = PROTOCOLS.find((p) => p === found)
   if (value !== undefined) return value
-  warn(`DD_TRACE_AGENT_PROTOCOL_VERSION=${JSON.stringify(found[1])} is not 0.4, 0.5 or auto; using auto`)
+  warn(`DD_TRACE_AGENT_PROTOCOL_VERSION=${JSON.stringify(found)} is not 0.4, 0.5 or auto; using auto`)
   return 'auto'
 }
 
+/** `OTEL_TRACES_EXPORTER` as dd-trace reads it: `none` turns tracing off; nothing else is understood. */
+function otelTracesExporter(env: Env, warn: Warn): boolean | undefined {
+  const text = envText(env, 'OTEL_TRACES_EXPORTER')
+  if (text === undefined) return undefined
+  if (text.toLowerCase() === 'none') return false
+  warn(`OTEL_TRACES_EXPORTER=${JSON.stringify(text)} is ignored: only none (tracing off) is understood; traces go to the Datadog agent`)
+  return undefined
+}
+
 /**
- * Merges options over `DD_*` variables. A bad variable gets one warning naming it and the default; a bad
- * option is a TypeError, since the code that passed it can be fixed.
+ * Tags of every span: `OTEL_RESOURCE_ATTRIBUTES`, `DD_TAGS` over them, options over both. `service`,
+ * `env` and `version` among them stand in for the fields of those names and are taken out.
  */
-export function resolveConfig(options: TracerOptions, env: Env, warn: Warn, cwd: string = process.cwd()): TracerConfig {
+function resolveTags(options: ConfigOptions, env: Env, warn: Warn): Record<string, string> {
+  const tags: Record<string, string> = {}
+  const ddTags = ['DD_TAGS', 'DD_TRACE_TAGS', 'DD_TRACE_GLOBAL_TAGS']
+  warnIfBothSet(env, ddTags, 'OTEL_RESOURCE_ATTRIBUTES', warn, 'the first wins where both name a tag')
+  const attributes = envText(env, 'OTEL_RESOURCE_ATTRIBUTES')
+  if (attributes !== undefined) Object.assign(tags, parseResourceAttributes(attributes))
+  const tagsEnv = envEntry(env, ddTags)
+  if (tagsEnv !== undefined) Object.assign(tags, parseTags(tagsEnv[1]))
+  if (options.tags !== undefined) {
+    if (options.tags === null || typeof options.tags !== 'object') {
+      throw new TypeError('datadog-apm: option tags must be an object of tag names to values')
+    }
+    for (const [key, value] of Object.entries(options.tags)) tags[key] = String(value)
+  }
+  return tags
+}
+
+/**
+ * Merges options over `DD_*` variables and the `OTEL_*` variables dd-trace honours as their aliases (a
+ * `DD_*` variable wins over its alias, with a warning when both are set). A bad variable gets one
+ * warning naming it and the default; a bad option is a TypeError, since the code that passed it can be
+ * fixed. The result and the objects in it are frozen.
+ */
+export function resolveConfig(options: ConfigOptions, env: Env, warn: Warn, cwd: string = process.cwd()): TracerConfig {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`datadog-apm: createTracer options must be an object, got ${String(options)}`)
   }
@@ -257,23 +245,18 @@ export function resolveConfig(options: TracerOptions, env: Env, warn: Warn, cwd:
     const version = fromPackage().version
     return typeof version === 'string' && version !== '' ? version : undefined
   }
+  const tags = resolveTags(options, env, warn)
+  warnIfBothSet(env, ['DD_SERVICE', 'DD_SERVICE_NAME'], 'OTEL_SERVICE_NAME', warn)
+  // service, env and version are fields of their own; as in dd-trace, `DD_TAGS=env:x` stands in for DD_ENV.
   const service =
     optionString('service', options.service) ??
-    envValue(env, ['DD_SERVICE', 'DD_SERVICE_NAME', 'OTEL_SERVICE_NAME'])?.[1] ??
+    envEntry(env, ['DD_SERVICE', 'DD_SERVICE_NAME', 'OTEL_SERVICE_NAME'])?.[1] ??
+    nonEmpty(tags.service) ??
     pkgName() ??
     'node'
-  const tags: Record<string, string> = {}
-  const tagsEnv = envValue(env, ['DD_TAGS', 'DD_TRACE_TAGS', 'DD_TRACE_GLOBAL_TAGS'])
-  if (tagsEnv !== undefined) Object.assign(tags, parseTags(tagsEnv[1]))
-  if (options.tags !== undefined) {
-    if (options.tags === null || typeof options.tags !== 'object') {
-      throw new TypeError('datadog-apm: option tags must be an object of tag names to values')
-    }
-    for (const [key, value] of Object.entries(options.tags)) tags[key] = String(value)
-  }
-  // env and version are fields of their own; as in dd-trace, `DD_TAGS=env:x` stands in for DD_ENV.
-  const envName = optionString('env', options.env) ?? envValue(env, ['DD_ENV'])?.[1] ?? nonEmpty(tags.env)
-  const version = optionString('version', options.version) ?? envValue(env, ['DD_VERSION'])?.[1] ?? nonEmpty(tags.version) ?? pkgVersion()
+  const envName = optionString('env', options.env) ?? envText(env, 'DD_ENV') ?? nonEmpty(tags.env)
+  const version = optionString('version', options.version) ?? envText(env, 'DD_VERSION') ?? nonEmpty(tags.version) ?? pkgVersion()
+  delete tags.service
   delete tags.env
   delete tags.version
 
@@ -284,13 +267,20 @@ export function resolveConfig(options: TracerOptions, env: Env, warn: Warn, cwd:
     optionInteger('partialFlushMinSpans', options.partialFlushMinSpans, 1, 1_000_000) ??
     envInteger(env, 'DD_TRACE_PARTIAL_FLUSH_MIN_SPANS', 1000, 1, 1_000_000, warn)
 
-  return {
+  warnIfBothSet(env, ['DD_TRACE_ENABLED'], 'OTEL_TRACES_EXPORTER', warn)
+  warnIfBothSet(env, ['DD_TRACE_DEBUG'], 'OTEL_LOG_LEVEL', warn)
+  warnIfBothSet(env, ['DD_TRACE_OTEL_ENABLED'], 'OTEL_SDK_DISABLED', warn)
+  const otelSdkDisabled = envText(env, 'OTEL_SDK_DISABLED')
+
+  return Object.freeze({
     service,
     env: envName,
     version,
-    tags,
-    enabled: optionBoolean('enabled', options.enabled) ?? envBoolean(env, ['DD_TRACE_ENABLED'], true, warn),
-    debug: optionBoolean('debug', options.debug) ?? envBoolean(env, ['DD_TRACE_DEBUG'], false, warn),
+    tags: Object.freeze(tags),
+    enabled:
+      optionBoolean('enabled', options.enabled) ??
+      (envText(env, 'DD_TRACE_ENABLED') !== undefined ? envBoolean(env, ['DD_TRACE_ENABLED'], true, warn) : (otelTracesExporter(env, warn) ?? true)),
+    debug: optionBoolean('debug', options.debug) ?? envBoolean(env, ['DD_TRACE_DEBUG'], envText(env, 'OTEL_LOG_LEVEL')?.toLowerCase() === 'debug', warn),
     url: agentUrl(options, env, warn),
     flushIntervalMs,
     partialFlushMinSpans,
@@ -313,6 +303,18 @@ export function resolveConfig(options: TracerOptions, env: Env, warn: Warn, cwd:
     statsComputation:
       optionBoolean('statsComputation', options.statsComputation) ?? envBoolean(env, ['DD_TRACE_STATS_COMPUTATION_ENABLED'], false, warn),
     propagation: resolvePropagationConfig(options.propagation, env, warn),
-    ...resolveSamplingConfig(options, env, warn)
-  }
+    ...resolveSamplingConfig(options, env, warn),
+    openTelemetry:
+      optionBoolean('openTelemetry', options.openTelemetry) ??
+      (envText(env, 'DD_TRACE_OTEL_ENABLED') !== undefined || otelSdkDisabled === undefined
+        ? envBoolean(env, ['DD_TRACE_OTEL_ENABLED'], true, warn)
+        : !booleanText('OTEL_SDK_DISABLED', otelSdkDisabled, false, warn)),
+    httpServer: resolveHttpServerConfig(env, warn),
+    httpClient: resolveHttpClientConfig(env, warn)
+  })
+}
+
+/** The config of a tracer: `options` over the process's environment, the one place core reads it. */
+export function loadConfig(options: ConfigOptions, warn: Warn): TracerConfig {
+  return resolveConfig(options, process.env, warn)
 }

@@ -1,7 +1,7 @@
 import { isSuppressed } from '../model/context.js'
 import type { HeaderSetter } from '../propagation/carrier.js'
 import type { CoreSpan } from '../model/span.js'
-import { parseStatusRanges, statusPredicate } from '../config/status-ranges.js'
+import type { TracerConfig } from '../config/config.js'
 
 /** Options of `tracer.instrumentHttpClients(options)` / `createTracer({ httpClients })`. Every field is optional. */
 export interface HttpClientOptions {
@@ -28,6 +28,7 @@ export interface HttpClientOptions {
 
 /** What the client instrumentation needs from the tracer. */
 export interface ClientSpanOwner {
+  readonly config: TracerConfig
   readonly enabled: boolean
   readonly diagnostics: { warn(kind: string, message: string, detail?: string): void }
   startSpan(name: string, options: { service?: string; type?: string; resource?: string }): CoreSpan
@@ -73,12 +74,8 @@ export class HttpClientTracing {
         }
       }
     } else {
-      const env = process.env.DD_TRACE_HTTP_CLIENT_ERROR_STATUSES?.trim()
-      const table = env === undefined || env === '' ? undefined : parseStatusRanges(env)
-      if (env !== undefined && env !== '' && table === undefined) {
-        owner.diagnostics.warn('config:DD_TRACE_HTTP_CLIENT_ERROR_STATUSES', `DD_TRACE_HTTP_CLIENT_ERROR_STATUSES=${JSON.stringify(env)} is not a list of statuses and ranges; using 400-499`)
-      }
-      this.#isError = table === undefined ? DEFAULT_ERROR_STATUSES : statusPredicate(table)
+      // DD_TRACE_HTTP_CLIENT_ERROR_STATUSES, read and checked with the tracer's config.
+      this.#isError = owner.config.httpClient.isErrorStatus
     }
     // One options object for every client span: startSpan only reads it; the resource is set after.
     this.#spanOptions = options.service === undefined ? { type: 'http', resource: '' } : { service: options.service, type: 'http', resource: '' }

@@ -7,7 +7,6 @@ import { clientIp } from './client-ip.js'
 import { detachKeepAliveTimer } from './keep-alive.js'
 import { addHeaderTags, parseHeaderTags, type HeaderTag } from './header-tags.js'
 import { obfuscateUrl, queryObfuscator, type QueryObfuscator } from './query-obfuscation.js'
-import { parseStatusRanges, statusPredicate } from '../config/status-ranges.js'
 
 /** Options shared by the Express middleware and the Fastify plugin. Every field is optional. */
 export interface ServerSpanOptions {
@@ -39,11 +38,6 @@ export interface ServerSpanOptions {
 
 const STATUS_TEXT: string[] = Array.from({ length: 1000 }, (_, i) => String(i))
 const DEFAULT_ERROR_STATUSES = (status: number): boolean => status >= 500 && status < 600
-
-function envValue(name: string): string | undefined {
-  const value = process.env[name]
-  return value === undefined || value.trim() === '' ? undefined : value.trim()
-}
 
 function skipPredicate(skip: ServerSpanOptions['skip']): ((path: string, req: IncomingMessage) => boolean) | undefined {
   if (skip === undefined) return undefined
@@ -86,7 +80,6 @@ export class HttpServerTracing {
   constructor(component: string, options: ServerSpanOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError(`datadog-apm: ${component} options must be an object`)
     this.tracer = options.tracer ?? getTracer()
-    const warn = (kind: string, message: string): void => this.tracer.diagnostics.warn(kind, message)
     this.#component = component
     this.#operationName = `${component}.request`
     if (options.service !== undefined && (typeof options.service !== 'string' || options.service === '')) {
@@ -94,22 +87,17 @@ export class HttpServerTracing {
     }
     this.#service = options.service
 
+    // The environment's defaults were read and checked with the tracer's config.
+    const defaults = this.tracer.config.httpServer
     let obfuscator: QueryObfuscator | undefined
     if (options.queryStringObfuscation !== undefined) {
       obfuscator = queryObfuscator(options.queryStringObfuscation)
       if (obfuscator === undefined) throw new TypeError('datadog-apm: option queryStringObfuscation is not a valid regular expression')
-    } else {
-      const env = process.env.DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP
-      obfuscator = queryObfuscator(env)
-      if (obfuscator === undefined) {
-        warn('config:DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP', 'DD_TRACE_OBFUSCATION_QUERY_STRING_REGEXP is not a valid regular expression; using the default')
-        obfuscator = queryObfuscator(undefined)!
-      }
     }
-    this.#obfuscator = obfuscator
+    this.#obfuscator = obfuscator ?? queryObfuscator(defaults.queryStringObfuscation) ?? queryObfuscator(undefined)!
 
     if (options.headers !== undefined && !Array.isArray(options.headers)) throw new TypeError('datadog-apm: option headers must be an array of strings')
-    this.#headerTags = parseHeaderTags(options.headers ?? (envValue('DD_TRACE_HEADER_TAGS') ?? '').split(','))
+    this.#headerTags = parseHeaderTags(options.headers ?? defaults.headerTags)
 
     if (options.validateStatus !== undefined) {
       if (typeof options.validateStatus !== 'function') throw new TypeError('datadog-apm: option validateStatus must be a function')
@@ -122,15 +110,10 @@ export class HttpServerTracing {
         }
       }
     } else {
-      const env = envValue('DD_TRACE_HTTP_SERVER_ERROR_STATUSES')
-      const table = env === undefined ? undefined : parseStatusRanges(env)
-      if (env !== undefined && table === undefined) {
-        warn('config:DD_TRACE_HTTP_SERVER_ERROR_STATUSES', `DD_TRACE_HTTP_SERVER_ERROR_STATUSES=${JSON.stringify(env)} is not a list of statuses and ranges; using 500-599`)
-      }
-      this.#isError = table === undefined ? DEFAULT_ERROR_STATUSES : statusPredicate(table)
+      this.#isError = defaults.isErrorStatus
     }
-    this.#clientIp = options.clientIp ?? /^(true|1)$/i.test(envValue('DD_TRACE_CLIENT_IP_ENABLED') ?? '')
-    this.#clientIpHeader = (options.clientIpHeader ?? envValue('DD_TRACE_CLIENT_IP_HEADER'))?.toLowerCase()
+    this.#clientIp = options.clientIp ?? defaults.clientIp
+    this.#clientIpHeader = options.clientIpHeader?.toLowerCase() ?? defaults.clientIpHeader
     this.#skip = skipPredicate(options.skip)
     const hook = options.hooks?.request
     if (hook !== undefined && typeof hook !== 'function') throw new TypeError('datadog-apm: option hooks.request must be a function')

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { activeSpan, storage } from '../model/context.js'
-import { resolveConfig, type TracerConfig, type TracerOptions } from '../config/config.js'
+import { loadConfig, type TracerConfig } from '../config/config.js'
 import { Diagnostics } from '../base/diagnostics.js'
 import { registerExitFlush, unregisterExitFlush, type Flushable } from '../lifecycle/exit-hooks.js'
 import { AgentExporter, type ExporterHealth } from '../export/agent-exporter.js'
@@ -20,6 +20,7 @@ import type { SpanContext } from '../model/span-context.js'
 import { CoreSpan, type SpanOwner } from '../model/span.js'
 import { TraceState } from '../model/trace.js'
 import { performance } from 'node:perf_hooks'
+import type { TracerOptions } from './options.js'
 
 /** Options of `startSpan` and `trace`. */
 export interface SpanOptions {
@@ -101,7 +102,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
 
   constructor(options: TracerOptions = {}) {
     const early: string[] = []
-    this.config = resolveConfig(options, process.env, (message) => early.push(message))
+    this.config = loadConfig(options, (message) => early.push(message))
     this.#diagnostics = new Diagnostics(this.config.debug, options.diagnostics)
     this.diagnostics = this.#diagnostics
     for (const message of early) this.#diagnostics.warn(`config:${message}`, message)

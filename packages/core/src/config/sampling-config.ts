@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
-import { readRules, type RuleSource, type SamplingRule, type SpanSamplingRule } from './sampling-rules.js'
+import { readRules, type RuleSource, type SamplingRule, type SpanSamplingRule } from '../sampling/sampling-rules.js'
+import { envText, warnIfBothSet, type Env, type Warn } from './env.js'
+import { show } from './option-checks.js'
 
 /** The sampling part of the tracer options (fields of `TracerOptions`). */
 export interface SamplingOptions {
@@ -20,24 +22,7 @@ export interface SamplingConfig {
 /** dd-trace's default: traces kept by a rule, at most 100 a second. */
 export const DEFAULT_RATE_LIMIT = 100
 
-type Env = Record<string, string | undefined>
-type Warn = (message: string) => void
 type ReadFile = (path: string) => string
-
-function envText(env: Env, name: string): string | undefined {
-  const value = env[name]
-  return value === undefined || value.trim() === '' ? undefined : value.trim()
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (value === null || typeof value !== 'object') return String(value)
-  try {
-    return JSON.stringify(value)
-  } catch {
-    return 'an object'
-  }
-}
 
 function sampleRateOption(value: unknown): number | undefined {
   if (value === undefined) return undefined
@@ -79,6 +64,34 @@ function rulesFromJson(name: string, text: string, source: RuleSource, warn: War
   return rules
 }
 
+/**
+ * The sample rate `OTEL_TRACES_SAMPLER` (and `OTEL_TRACES_SAMPLER_ARG`) stand for, mapped as dd-trace
+ * maps them: `always_on` 1, `always_off` 0, `traceidratio` its argument. Every sampler acts as its
+ * `parentbased_` form, since a trace continued from another service keeps the caller's decision anyway.
+ */
+function otelSampleRate(env: Env, warn: Warn): number | undefined {
+  const sampler = envText(env, 'OTEL_TRACES_SAMPLER')
+  if (sampler === undefined) return undefined
+  switch (sampler.toLowerCase()) {
+    case 'always_on':
+    case 'parentbased_always_on':
+      return 1
+    case 'always_off':
+    case 'parentbased_always_off':
+      return 0
+    case 'traceidratio':
+    case 'parentbased_traceidratio': {
+      const arg = envText(env, 'OTEL_TRACES_SAMPLER_ARG')
+      const value = arg === undefined ? NaN : Number(arg)
+      if (value >= 0 && value <= 1) return value
+      warn(`OTEL_TRACES_SAMPLER_ARG=${JSON.stringify(arg ?? '')} is not a number from 0 to 1; OTEL_TRACES_SAMPLER=${sampler} is ignored`)
+      return undefined
+    }
+  }
+  warn(`OTEL_TRACES_SAMPLER=${JSON.stringify(sampler)} is not always_on, always_off or traceidratio (or their parentbased_ forms); it is ignored`)
+  return undefined
+}
+
 function spanRulesFromEnv(env: Env, warn: Warn, readFile: ReadFile): SpanSamplingRule[] {
   const source = { json: true, tags: false }
   const inline = envText(env, 'DD_SPAN_SAMPLING_RULES')
@@ -100,9 +113,10 @@ function spanRulesFromEnv(env: Env, warn: Warn, readFile: ReadFile): SpanSamplin
 }
 
 /**
- * Sampling settings from options over `DD_TRACE_SAMPLE_RATE`, `DD_TRACE_SAMPLING_RULES`,
- * `DD_TRACE_RATE_LIMIT`, `DD_SPAN_SAMPLING_RULES` and `DD_SPAN_SAMPLING_RULES_FILE`. A bad variable gets
- * one warning naming it; a bad option is a TypeError naming it.
+ * Sampling settings from options over `DD_TRACE_SAMPLE_RATE` (else `OTEL_TRACES_SAMPLER`),
+ * `DD_TRACE_SAMPLING_RULES`, `DD_TRACE_RATE_LIMIT`, `DD_SPAN_SAMPLING_RULES` and
+ * `DD_SPAN_SAMPLING_RULES_FILE`. A bad variable gets one warning naming it; a bad option is a TypeError
+ * naming it. Rules are copies, frozen with the rest.
  */
 export function resolveSamplingConfig(
   options: SamplingOptions,
@@ -110,6 +124,8 @@ export function resolveSamplingConfig(
   warn: Warn,
   readFile: ReadFile = (path) => readFileSync(path, 'utf8')
 ): SamplingConfig {
+  warnIfBothSet(env, ['DD_TRACE_SAMPLE_RATE'], 'OTEL_TRACES_SAMPLER', warn)
+  warnIfBothSet(env, ['DD_TRACE_SAMPLE_RATE'], 'OTEL_TRACES_SAMPLER_ARG', warn)
   let sampleRate = sampleRateOption(options.sampleRate)
   if (options.sampleRate === undefined) {
     const text = envText(env, 'DD_TRACE_SAMPLE_RATE')
@@ -117,6 +133,8 @@ export function resolveSamplingConfig(
       const value = Number(text)
       if (Number.isFinite(value) && value >= 0 && value <= 1) sampleRate = value
       else warn(`DD_TRACE_SAMPLE_RATE=${JSON.stringify(text)} is not a number from 0 to 1; ignoring it (traces follow the rules and the agent's rates)`)
+    } else {
+      sampleRate = otelSampleRate(env, warn)
     }
   }
 
@@ -139,5 +157,14 @@ export function resolveSamplingConfig(
 
   const spanSamplingRules = rulesOption<SpanSamplingRule>('spanSamplingRules', options.spanSamplingRules) ?? spanRulesFromEnv(env, warn, readFile)
 
-  return { sampleRate, samplingRules, rateLimit, spanSamplingRules }
+  return { sampleRate, samplingRules: freezeRules(samplingRules), rateLimit, spanSamplingRules: freezeRules(spanSamplingRules) }
+}
+
+function freezeRules<T extends SpanSamplingRule | SamplingRule>(rules: T[]): readonly T[] {
+  for (const rule of rules) {
+    const tags = (rule as SamplingRule).tags
+    if (tags !== undefined) Object.freeze(tags)
+    Object.freeze(rule)
+  }
+  return Object.freeze(rules)
 }
