@@ -35,14 +35,6 @@ function launch(args: string[], service: string): Promise<FixtureProcess<LogLine
   return startFixture<LogLine>(args, fixtures, { DD_TRACE_AGENT_URL: agent.url, DD_SERVICE: service, DD_ENV: 'test', DD_TRACE_FLUSH_INTERVAL: '0', DD_TRACE_STARTUP_LOGS: 'false' })
 }
 
-async function until(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
 /** What must be equal whatever the module format: everything but ids, times and the port. */
 function shape(trace: ReceivedTrace): unknown {
   return trace.spans
@@ -137,7 +129,7 @@ async function exercise(format: string, args: string[]): Promise<void> {
 
     // Fastify's own "request completed" line of each request carries the ids of its span; its
     // "incoming request" line, written before any hook runs, carries none.
-    await until(() => running.lines.filter((line) => line.msg === 'request completed').length === 4, 'four request completed lines')
+    await running.linesUntil(() => running.lines.filter((line) => line.msg === 'request completed').length === 4, 'four request completed lines')
     for (const trace of sorted) {
       const span = trace.spans.find((s) => s.parent_id === 0n)!
       const tid = span.meta['_dd.p.tid']
