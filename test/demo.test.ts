@@ -10,15 +10,26 @@ import { startAgent } from '@datadog-apm/agent'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
-async function runDemo(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
+/**
+ * Runs the demo to its end: the exit code once the process exited and its output ended ('close', so the
+ * output is whole). A demo still running at the deadline is killed and the run fails.
+ */
+async function runDemo(args: string[], env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env }
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete childEnv[key]
   const child = spawn(process.execPath, ['examples/demo.mjs', ...args], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const [code] = (await once(child, 'exit')) as [number | null]
-  return { code, output }
+  const closed = once(child, 'close') as Promise<[number | null]>
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  try {
+    const [code] = await closed
+    if (child.signalCode === 'SIGKILL') throw new Error(`the demo was still running after ${timeoutMs} ms:\n${output}`)
+    return { code, output }
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 test('demo --once: every request arrives as one whole trace across web and api; exit 0', async () => {

@@ -88,7 +88,11 @@ test('dd-trace: its payloads are read whole and raise no violation', async (t) =
     env: { ...process.env, AGENT_URL: agent.url, DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false' },
     stdio: ['ignore', 'inherit', 'inherit']
   })
-  const [code] = (await once(child, 'exit')) as [number | null]
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  // dd-trace's app flushes and exits on its own; the signal is the deadline of that wait.
+  const [code] = (await once(child, 'exit', { signal: AbortSignal.timeout(30_000) })) as [number | null]
   assert.equal(code, 0)
 
   const list = await api<{ traces: TraceListItemJson[] }>(agent, '/api/traces')
