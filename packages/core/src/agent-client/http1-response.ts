@@ -13,10 +13,9 @@ export interface ResponseHead {
 }
 
 /** The agent's heads are a few hundred bytes; a longer one is not an agent's. */
-const MAX_HEAD_BYTES = 64 * 1024
+export const MAX_HEAD_BYTES = 64 * 1024
 const MAX_CHUNK_LINE = 1024
-const CRLF = Buffer.from('\r\n')
-const HEAD_END = Buffer.from('\r\n\r\n')
+export const HEAD_END = Buffer.from('\r\n\r\n')
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: |$)/
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const HEX = /^[0-9a-fA-F]{1,8}$/
@@ -69,33 +68,109 @@ export function parseHead(bytes: Buffer): ResponseHead | string | undefined {
   }
 }
 
+/** Where a chunked decoder is in the body. */
+const Chunk = { size: 0, data: 1, dataEnd: 2, trailer: 3, done: 4 } as const
+type ChunkValue = (typeof Chunk)[keyof typeof Chunk]
+
+/**
+ * Decodes a chunked body as its bytes arrive, in pieces of any size. Each byte is looked at once, so an
+ * answer trickled a byte at a time costs what one in a single packet does (decoding the whole buffer
+ * again on each piece made a hostile agent's 2 MiB answer in 1 KiB pieces cost gigabytes of copying).
+ */
+export class ChunkedDecoder {
+  #state: ChunkValue = Chunk.size
+  /** The size or trailer line so far, in latin1. */
+  #line = ''
+  /** Data bytes left in the current chunk. */
+  #remaining = 0
+  /** How much of the CRLF after a chunk's data has arrived. */
+  #dataEnd = 0
+  #trailerBytes = 0
+  /** What is wrong with the body; once set, the decoder takes nothing more. */
+  problem: string | undefined
+
+  /** The last chunk and the trailers are in. */
+  get done(): boolean {
+    return this.#state === Chunk.done
+  }
+
+  /**
+   * Takes the next bytes of the body and hands the data in them to `onData`. Returns how many bytes it
+   * used: all of them, unless the body ended (or turned out malformed) part way through.
+   */
+  push(bytes: Buffer, onData: (data: Buffer) => void): number {
+    let at = 0
+    while (at < bytes.length && this.#state !== Chunk.done && this.problem === undefined) {
+      switch (this.#state) {
+        case Chunk.size:
+        case Chunk.trailer: {
+          const newline = bytes.indexOf(0x0a, at)
+          const end = newline === -1 ? bytes.length : newline + 1
+          this.#line += bytes.toString('latin1', at, end)
+          at = end
+          if (newline !== -1 && this.#line.endsWith('\r\n')) this.#endLine(this.#line.slice(0, -2))
+          else this.#checkLength(this.#line)
+          break
+        }
+        case Chunk.data: {
+          const take = Math.min(this.#remaining, bytes.length - at)
+          onData(bytes.subarray(at, at + take))
+          at += take
+          this.#remaining -= take
+          if (this.#remaining === 0) this.#state = Chunk.dataEnd
+          break
+        }
+        case Chunk.dataEnd: {
+          if (bytes[at] !== (this.#dataEnd === 0 ? 0x0d : 0x0a)) {
+            this.problem = 'a chunk not followed by CRLF'
+            break
+          }
+          at++
+          if (++this.#dataEnd === 2) {
+            this.#dataEnd = 0
+            this.#state = Chunk.size
+          }
+          break
+        }
+      }
+    }
+    return at
+  }
+
+  #checkLength(line: string): void {
+    if (this.#state === Chunk.size ? line.length > MAX_CHUNK_LINE : this.#trailerBytes + line.length > MAX_HEAD_BYTES) {
+      this.problem = this.#state === Chunk.size ? 'a chunk size line too long' : 'trailers too long'
+    }
+  }
+
+  #endLine(text: string): void {
+    this.#line = ''
+    this.#checkLength(text)
+    if (this.problem !== undefined) return
+    if (this.#state === Chunk.trailer) {
+      // Trailers, if any, up to the blank line.
+      if (text === '') this.#state = Chunk.done
+      else this.#trailerBytes += text.length + 2
+      return
+    }
+    const sizeText = text.split(';')[0].trim()
+    if (!HEX.test(sizeText)) {
+      this.problem = `chunk size ${JSON.stringify(sizeText.slice(0, 20))}`
+      return
+    }
+    this.#remaining = parseInt(sizeText, 16)
+    this.#state = this.#remaining === 0 ? Chunk.trailer : Chunk.data
+  }
+}
+
 /**
  * Decodes a chunked body at the start of `bytes`: undefined while it is incomplete, a string saying what
  * is wrong when it is malformed, else the body and how many bytes it took (trailers included).
  */
 export function readChunked(bytes: Buffer): { body: Buffer; length: number } | string | undefined {
+  const decoder = new ChunkedDecoder()
   const parts: Buffer[] = []
-  let at = 0
-  for (;;) {
-    const lineEnd = bytes.indexOf(CRLF, at)
-    if (lineEnd === -1) return bytes.length - at > MAX_CHUNK_LINE ? 'a chunk size line too long' : undefined
-    const sizeText = bytes.toString('latin1', at, lineEnd).split(';')[0].trim()
-    if (!HEX.test(sizeText)) return `chunk size ${JSON.stringify(sizeText.slice(0, 20))}`
-    const size = parseInt(sizeText, 16)
-    at = lineEnd + 2
-    if (size === 0) {
-      // Trailers, if any, up to the blank line.
-      for (;;) {
-        const end = bytes.indexOf(CRLF, at)
-        if (end === -1) return bytes.length - at > MAX_HEAD_BYTES ? 'trailers too long' : undefined
-        const empty = end === at
-        at = end + 2
-        if (empty) return { body: Buffer.concat(parts), length: at }
-      }
-    }
-    if (at + size + 2 > bytes.length) return undefined
-    if (bytes[at + size] !== 0x0d || bytes[at + size + 1] !== 0x0a) return 'a chunk not followed by CRLF'
-    parts.push(bytes.subarray(at, at + size))
-    at += size + 2
-  }
+  const length = decoder.push(bytes, (data) => parts.push(data))
+  if (decoder.problem !== undefined) return decoder.problem
+  return decoder.done ? { body: Buffer.concat(parts), length } : undefined
 }
