@@ -76,7 +76,8 @@ export class ResponseReader {
         const take = Math.min(bytes.length, this.#remaining)
         this.#remaining -= take
         this.#keep(bytes.subarray(0, take))
-        if (this.#remaining === 0) this.#finish(undefined)
+        // Unless #keep cut the answer at MAX_RESPONSE_BYTES with these very bytes.
+        if (this.#remaining === 0 && !this.done) this.#finish(undefined)
         return bytes.subarray(take)
       }
       case Part.chunked: {
