@@ -205,3 +205,23 @@ test('every rejection says how far the request got', async (t) => {
     assert.deepEqual({ name, code: err?.code, stage: err?.stage }, { name, code, stage })
   }
 })
+
+test('bytes the agent sends after its answer are never read as the next request\'s answer', async (t) => {
+  // An answer of exactly 64 KiB, the size of one socket read, and a stray answer behind it in the same
+  // write: the client reads them in two reads of one turn, and the next request goes out between them.
+  const head = 'HTTP/1.1 200 OK\r\ncontent-length: '
+  const bodyLength = 65536 - head.length - '65464\r\n\r\n'.length
+  const first = `${head}${bodyLength}\r\n\r\n${'f'.repeat(bodyLength)}`
+  assert.equal(first.length, 65536)
+  const agent = await faultAgent(t, {
+    request: (request, side) => {
+      if (request.headers['x-payload'] === '1') side.write(first + 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nstray')
+      else side.write('HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nsecond')
+    }
+  })
+  const transport = transportFor(t, agent.url)
+  for (let round = 0; round < 5; round++) {
+    assert.equal((await transport.send('/v0.4/traces', 'PUT', { 'x-payload': '1' }, Buffer.from('a'), 2000)).body.length, bodyLength)
+    assert.equal((await transport.send('/v0.4/traces', 'PUT', { 'x-payload': '2' }, Buffer.from('b'), 2000)).body, 'second', `round ${round}`)
+  }
+})

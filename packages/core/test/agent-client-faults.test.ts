@@ -43,6 +43,8 @@ import { faultAgent, firstForeignByte, payloadBytes, until, type AgentRequest, t
 // |                                    |                                        | with no way to know that is safe             |
 // | agent does not read the body       | ETIMEDOUT, not-sent; one piece queued  | TimeoutError: ok (the whole body queued on   |
 // |                                    | at most: ok                            | the socket until then)                       |
+// | a stray answer right behind a      | 200; the next payload waits a turn and | 200: ok (undici waits a turn too)            |
+// |   64 KiB one, same write           | goes on a new connection: ok           |                                              |
 // | stray bytes after the answer       | 200; the next payload on a new         | 200: ok                                      |
 // |                                    | connection: ok                         |                                              |
 //
@@ -61,6 +63,12 @@ const SHORT_MS = 1500
 const LONG_MS = 3000
 const OK = 'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 22\r\n\r\n{"rate_by_service":{}}'
 const TOO_LARGE = 'HTTP/1.1 413 Request Entity Too Large\r\ncontent-length: 17\r\n\r\npayload-too-large'
+
+/** A 200 answer of exactly 65,536 bytes, one socket read. */
+const EXACT_READ = (() => {
+  const head = 'HTTP/1.1 200 OK\r\ncontent-length: 65494\r\n\r\n'
+  return head + 'f'.repeat(65536 - head.length)
+})()
 
 type Ctx = { after: (fn: () => Promise<void> | void) => void; diagnostic: (message: string) => void }
 
@@ -342,6 +350,14 @@ const cases: FaultCase[] = [
     size: 8 << 20,
     fault: () => ({ head: (_r, side) => side.socket.pause() }),
     expect: { codes: ['ETIMEDOUT'], stage: 'not-sent' }
+  },
+  {
+    // An answer of exactly one socket read (64 KiB) with a stray answer behind it in the same write:
+    // the client reads them in two reads of one turn, and the next payload goes out between the two.
+    name: 'a stray answer right behind a 64 KiB one',
+    size: 64 << 10,
+    fault: () => ({ request: (_r, side) => side.write(EXACT_READ + 'HTTP/1.1 299 Stray\r\ncontent-length: 5\r\n\r\nstray') }),
+    expect: { status: 200 }
   },
   {
     name: 'stray bytes after the answer',
