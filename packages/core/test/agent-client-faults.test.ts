@@ -336,7 +336,7 @@ const cases: FaultCase[] = [
   {
     name: 'reused connection reset mid-body',
     before: 1,
-    size: 8 << 20,
+    size: 4 << 20,
     // Only on the reused connection: the request sent again on a new one is answered.
     fault: () => ({
       head: (request, side) => request.before > 0 && side.reset(),
