@@ -3,8 +3,9 @@ import { DDSketch } from './ddsketch.js'
 import type { FlushedBucket, StatsGroup } from './concentrator.js'
 
 // The `/v0.6/stats` body: a msgpack `ClientStatsPayload` with the PascalCase keys the agent's msgp
-// decoder reads (reference §1.8; `srv_src` is the one key in another case). Only the fields a tracer
-// fills are written; the agent sets the rest (container tags, agent aggregation).
+// decoder reads (its `ClientStatsPayload`, `ClientStatsBucket` and `ClientGroupedStats`; `srv_src` is the
+// one key in another case). Only the fields a tracer fills are written; the agent sets the rest
+// (container tags, agent aggregation).
 
 /** Who sent the stats: the payload's identity fields. */
 export interface StatsPayloadMeta {

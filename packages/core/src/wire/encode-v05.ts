@@ -13,7 +13,7 @@ function indexBytes(index: number): Uint8Array {
 
 /**
  * The v0.5 layout: `[strings, traces]`, every string of the payload written once into the table and
- * referenced by index; a span is a fixed array of 12 (reference §1.4). Index 0 is "", then the fixed
+ * referenced by index; a span is a fixed array of 12 in FIELDS order. Index 0 is "", then the fixed
  * strings (tag keys the encoder adds, the tracer's service, the global tags) at the same places in
  * every payload, so they are pre-encoded like v0.4's keys. Indexes are written in msgpack's smallest
  * unsigned form: the agent reads them with msgp's ReadUint32Bytes, which takes any unsigned width
