@@ -1,8 +1,10 @@
 import type { BufferPool } from './buffer-pool.js'
 import { encodeString } from './msgpack-writer.js'
-import { FIELDS, SpanEncoder, type SpanDecorations } from './encode-span.js'
+import { SpanEncoder } from './encode-span.js'
+import { FIELDS } from './payload-encoder.js'
+import type { SpanDecorations } from './span-decorations.js'
 
-export type { SpanDecorations } from './encode-span.js'
+export type { SpanDecorations } from './span-decorations.js'
 
 const FIELD_KEYS = FIELDS.map((name) => encodeString(name))
 

@@ -1,6 +1,8 @@
 import { payloadBuffer, type BufferPool } from './buffer-pool.js'
 import { MsgpackWriter } from './msgpack-writer.js'
-import { FIELDS, SpanEncoder, type SpanDecorations } from './encode-span.js'
+import { SpanEncoder } from './encode-span.js'
+import { FIELDS } from './payload-encoder.js'
+import type { SpanDecorations } from './span-decorations.js'
 
 /** Strings remembered for reuse in one payload, at most. */
 const MAX_INTERNED = 4096

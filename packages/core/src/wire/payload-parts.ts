@@ -1,5 +1,4 @@
-import type { EncodedPayload } from './encode-span.js'
-import { FIELDS } from './encode-span.js'
+import { FIELDS, type EncodedPayload } from './payload-encoder.js'
 import { MsgpackWriter, encodeString } from './msgpack-writer.js'
 
 /** A run of spans of one trace of a payload: spans `from` (inclusive) to `to` (exclusive), by index. */
