@@ -33,7 +33,8 @@ test('spans reach the intake over HTTP, field by field', async (t) => {
   const tracer = tracerFor(agent.url, { tags: { team: 'apm' } })
   let rootIds: { trace: bigint; span: bigint; tid: string } | undefined
   await tracer.trace('web.request', { resource: 'GET /users/:id', type: 'web', tags: { 'http.status_code': 200, 'http.method': 'GET' } }, async (root) => {
-    rootIds = { trace: root.traceId, span: root.spanId, tid: root.trace.traceIdHigh }
+    const context = root.context()
+    rootIds = { trace: context.traceId, span: context.spanId, tid: context.traceIdHigh }
     await tracer.trace('db.query', { service: 'postgres', type: 'sql', resource: 'SELECT 1' }, async () => {
       await new Promise((resolve) => setTimeout(resolve, 2))
     })

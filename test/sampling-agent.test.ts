@@ -130,7 +130,7 @@ test('partial flush: the second chunk reaches the intake with the priority of th
   big.finish()
   await tracer.flush()
 
-  const chunks = await agent.waitForTraces(2, { filter: (tr) => tr.spans[0]?.trace_id === big.traceId })
+  const chunks = await agent.waitForTraces(2, { filter: (tr) => tr.spans[0]?.trace_id === big.context().traceId })
   assert.equal(chunks.length, 2)
   for (const chunk of chunks) {
     assert.equal(priorityOf(chunk), 0)

@@ -47,7 +47,8 @@ function makeTraces(tracer: Tracer, count: number): Made[] {
     if (i % 2 === 0) tracer.startSpan('cache.get', { childOf: root, startTime: start }).finish(start + 1)
     if (i % 7 === 0) root.setTag('error', true)
     root.finish(start + (i % 5) + 1)
-    made.push({ traceId: root.traceId, priority: root.trace.samplingPriority ?? 1, error: i % 7 === 0, withCache: i % 2 === 0 })
+    const context = root.context()
+    made.push({ traceId: context.traceId, priority: context.samplingPriority ?? 1, error: i % 7 === 0, withCache: i % 2 === 0 })
   }
   return made
 }

@@ -4,7 +4,7 @@ import { AgentExporter, type AgentExporterOptions } from '../src/export/agent-ex
 import type { Transport, TransportResponse } from '../src/agent-client/transport.js'
 import { Diagnostics } from '../src/base/diagnostics.js'
 import { createTracer } from '../src/tracer/tracer.js'
-import { InMemoryExporter } from '../src/testing.js'
+import { SpanCollector } from './support/span-collector.js'
 import type { CoreSpan } from '../src/model/span.js'
 import { V04Encoder } from '../src/wire/encode-v04.js'
 import { BufferPool } from '../src/wire/buffer-pool.js'
@@ -37,7 +37,7 @@ class RecordingTransport implements Transport {
 }
 
 function chunks(count: number, spansEach = 1): CoreSpan[][] {
-  const memory = new InMemoryExporter()
+  const memory = new SpanCollector()
   const tracer = createTracer({ service: 'svc', exporter: memory, flushOnExit: false })
   for (let i = 0; i < count; i++) {
     const root = tracer.startSpan('root')
@@ -180,7 +180,7 @@ test('with the socket transport, payload buffers go back to the pool once the ag
     await e.shutdown()
     await new Promise<void>((resolve) => server.close(() => resolve()))
   })
-  const memory = new InMemoryExporter()
+  const memory = new SpanCollector()
   const tracer = createTracer({ service: 'svc', exporter: memory, flushOnExit: false })
   for (let round = 0; round < 3; round++) {
     // Each round's payload is written into the block the last one gave back: what arrived before must

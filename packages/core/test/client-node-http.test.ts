@@ -11,8 +11,8 @@ import { echoServer } from './support/echo-server.js'
 import { test, type TestContext } from 'node:test'
 import type { TracerOptions } from '../src/tracer/options.js'
 import { hasCreatedChannel } from '../src/integrations/client-node-http.js'
-import type { CoreSpan } from '../src/model/span.js'
-import { InMemoryExporter } from '../src/testing.js'
+import { coreSpan, type CoreSpan } from '../src/model/span.js'
+import { InMemoryExporter, type ExportedSpan } from '../src/testing.js'
 import { CoreTracer } from '../src/tracer/tracer.js'
 
 const CHANNEL = hasCreatedChannel()
@@ -25,7 +25,7 @@ function tracerFor(t: TestContext, options: TracerOptions): { tracer: CoreTracer
   return { tracer, exporter }
 }
 
-function clientSpans(exporter: InMemoryExporter): CoreSpan[] {
+function clientSpans(exporter: InMemoryExporter): ExportedSpan[] {
   return exporter.spans().filter((s) => s.name === 'http.request')
 }
 
@@ -58,7 +58,7 @@ test(`without patchNodeHttp: ${CHANNEL ? 'traced through the created channel' : 
   assert.equal(http.request.name, 'request', 'nothing is patched')
   let root: CoreSpan | undefined
   await tracer.trace('job', async (span) => {
-    root = span
+    root = coreSpan(span)
     assert.equal(await getText(http.get, `${echo.base}/a?secret=1`), 'body')
   })
   const spans = clientSpans(exporter)

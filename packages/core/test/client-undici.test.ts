@@ -9,8 +9,8 @@ import { request as undiciRequest } from 'undici'
 import { startAgent } from '@datadog-apm/agent'
 import { runSuppressed } from '../src/model/context.js'
 import type { TracerOptions } from '../src/tracer/options.js'
-import type { CoreSpan } from '../src/model/span.js'
-import { InMemoryExporter } from '../src/testing.js'
+import { coreSpan, type CoreSpan } from '../src/model/span.js'
+import { InMemoryExporter, type ExportedSpan } from '../src/testing.js'
 import { CoreTracer } from '../src/tracer/tracer.js'
 
 
@@ -23,7 +23,7 @@ function tracerFor(t: TestContext, options: TracerOptions = {}): { tracer: CoreT
   return { tracer, exporter, warnings }
 }
 
-function clientSpans(exporter: InMemoryExporter): CoreSpan[] {
+function clientSpans(exporter: InMemoryExporter): ExportedSpan[] {
   return exporter.spans().filter((s) => s.name === 'http.request')
 }
 
@@ -47,7 +47,7 @@ test('fetch(): a client span, child of the active span, whose ids travel in the 
   const { tracer, exporter } = tracerFor(t)
   let root: CoreSpan | undefined
   await tracer.trace('web.request', async (span) => {
-    root = span
+    root = coreSpan(span)
     const res = await fetch(`${echo.base}/users/42?token=secret#frag`, { method: 'POST', body: 'x' })
     await res.text()
   })

@@ -3,10 +3,9 @@ import { test } from 'node:test'
 import { decode } from '@msgpack/msgpack'
 import { V04Encoder, type SpanDecorations } from '../src/wire/encode-v04.js'
 import { MsgpackWriter, PayloadTooLargeError } from '../src/wire/msgpack-writer.js'
-import { CoreSpan } from '../src/model/span.js'
-import { createTracer } from '../src/tracer/tracer.js'
-import { InMemoryExporter } from '../src/testing.js'
-import { TraceState } from '../src/model/trace.js'
+import { CoreSpan, TraceState } from '../src/model/span.js'
+import { CoreTracer, createTracer } from '../src/tracer/tracer.js'
+import { SpanCollector } from './support/span-collector.js'
 
 type Decoded = Record<string, unknown> & { meta: Record<string, string>; metrics: Record<string, number> }
 
@@ -24,8 +23,8 @@ function encode(chunks: CoreSpan[][], maxPayloadBytes = 1 << 20): Decoded[][] {
 }
 
 function tracer() {
-  const exporter = new InMemoryExporter()
-  return { tracer: createTracer({ service: 'svc', exporter, flushOnExit: false }), exporter }
+  const exporter = new SpanCollector()
+  return { tracer: new CoreTracer({ service: 'svc', exporter, flushOnExit: false }), exporter }
 }
 
 test('a span decodes field by field, with the agent key set and types', () => {
@@ -75,7 +74,7 @@ test('a span decodes field by field, with the agent key set and types', () => {
 })
 
 test('64-bit ids are exact at 2^63 and 2^64-1', () => {
-  const owner = { config: createTracer({ exporter: new InMemoryExporter(), flushOnExit: false }).config, finishSpan() {} }
+  const owner = { config: createTracer({ exporter: new SpanCollector(), flushOnExit: false }).config, finishSpan() {} }
   const trace = new TraceState(2n ** 64n - 1n, '', 1, undefined, {})
   const span = new CoreSpan(owner, trace, 2n ** 63n, 2n ** 64n - 2n, undefined, 'op', 'svc', 'op', '', performance.now())
   span.duration = 1

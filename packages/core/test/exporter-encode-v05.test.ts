@@ -5,14 +5,14 @@ import { decode } from '@msgpack/msgpack'
 import { V04Encoder } from '../src/wire/encode-v04.js'
 import { V05Encoder } from '../src/wire/encode-v05.js'
 import { createTracer } from '../src/tracer/tracer.js'
-import { InMemoryExporter } from '../src/testing.js'
+import { SpanCollector } from './support/span-collector.js'
 import type { CoreSpan } from '../src/model/span.js'
 
 const decorations = { service: 'svc', globalMeta: { language: 'javascript', 'runtime-id': 'rid', env: 'prod' }, processId: 7 }
 const headers = { 'content-type': 'application/msgpack', 'datadog-meta-lang': 'nodejs', 'datadog-meta-lang-version': 'v20', 'datadog-meta-lang-interpreter': 'v8', 'datadog-meta-tracer-version': '0.1.0' }
 
 function chunks(): CoreSpan[][] {
-  const exporter = new InMemoryExporter()
+  const exporter = new SpanCollector()
   const t = createTracer({ service: 'svc', exporter, flushOnExit: false })
   for (let i = 0; i < 5; i++) {
     t.trace('web.request', { resource: `GET /r${i % 2}`, type: 'web', tags: { 'http.method': 'GET', 'http.status_code': 200, 'peer.service': 'ピアサービス', n: i } }, (root) => {
@@ -62,7 +62,7 @@ test('v0.5 carries exactly what v0.4 carries, in a string table', () => {
 })
 
 test('v0.5 sends SQL as written too; the intake takes a statement past 5000 bytes without a violation', () => {
-  const exporter = new InMemoryExporter()
+  const exporter = new SpanCollector()
   const t = createTracer({ service: 'svc', exporter, flushOnExit: false })
   const statement = "SELECT * FROM users WHERE name = 'bob' AND id = 42"
   const bulk = `INSERT INTO t (a, b) VALUES ${Array.from({ length: 600 }, (_, i) => `(${i}, 'v${i}')`).join(', ')}`
@@ -91,7 +91,7 @@ test('a v0.5 chunk that does not fit is taken back with the strings it added', (
 })
 
 test('past 4,096 distinct strings new ones are written each time, and the payload still reads as v0.4', () => {
-  const exporter = new InMemoryExporter()
+  const exporter = new SpanCollector()
   const t = createTracer({ service: 'svc', exporter, flushOnExit: false })
   // 3,000 traces with two strings of their own each: the table passes the cap halfway.
   for (let i = 0; i < 3000; i++) t.trace('web.request', { resource: `GET /r${i % 3}`, tags: { 'http.url': `/users/${i}`, 'request.id': `id-${i}` } }, () => {})

@@ -13,18 +13,17 @@ import {
   truncateUtf8,
   truncateWithEllipsis
 } from '../src/wire/normalize.js'
-import { CoreSpan } from '../src/model/span.js'
-import { createTracer } from '../src/tracer/tracer.js'
-import { InMemoryExporter } from '../src/testing.js'
-import { TraceState } from '../src/model/trace.js'
+import { CoreSpan, TraceState } from '../src/model/span.js'
+import { CoreTracer, createTracer } from '../src/tracer/tracer.js'
+import { SpanCollector } from './support/span-collector.js'
 
 type Decoded = { name: string; service: string; resource: string; type: string; start: bigint; duration: bigint; parent_id: bigint; meta: Record<string, string>; metrics: Record<string, number> }
 
 const decorations = { service: 'svc', globalMeta: { language: 'javascript', env: 'Prod Env' }, processId: 1 }
 
 function encodeOne(build: (span: CoreSpan) => void): Decoded {
-  const exporter = new InMemoryExporter()
-  const tracer = createTracer({ service: 'svc', exporter, flushOnExit: false })
+  const exporter = new SpanCollector()
+  const tracer = new CoreTracer({ service: 'svc', exporter, flushOnExit: false })
   const span = tracer.startSpan('op')
   build(span)
   span.finish()
@@ -144,7 +143,7 @@ test('global env is normalized once; hostile field values written by user code n
 })
 
 test('start before 2000 becomes now - duration; a parent equal to both ids is reset', () => {
-  const owner = { config: createTracer({ exporter: new InMemoryExporter(), flushOnExit: false }).config, finishSpan() {} }
+  const owner = { config: createTracer({ exporter: new SpanCollector(), flushOnExit: false }).config, finishSpan() {} }
   const trace = new TraceState(7n, '', 1, undefined, {})
   const span = new CoreSpan(owner, trace, 7n, 7n, undefined, 'op', 'svc', 'op', '', -performance.timeOrigin + 1000)
   span.duration = 2

@@ -7,14 +7,14 @@ import { V04Encoder } from '../src/wire/encode-v04.js'
 import { V05Encoder } from '../src/wire/encode-v05.js'
 import { splitPayload, transcodeV05ToV04 } from '../src/wire/payload-parts.js'
 import { createTracer } from '../src/tracer/tracer.js'
-import { InMemoryExporter } from '../src/testing.js'
+import { SpanCollector } from './support/span-collector.js'
 import type { CoreSpan } from '../src/model/span.js'
 
 const decorations = { service: 'svc', globalMeta: { language: 'javascript', 'runtime-id': 'rid', env: 'prod' }, processId: 7 }
 
 /** Traces of 1 to 4 spans, with SQL, unicode, long values, numbers of every size and an error. */
 function chunks(count: number): CoreSpan[][] {
-  const exporter = new InMemoryExporter()
+  const exporter = new SpanCollector()
   const t = createTracer({ service: 'svc', exporter, flushOnExit: false })
   for (let i = 0; i < count; i++) {
     t.trace('web.request', { resource: `GET /r${i % 3}`, type: 'web', tags: { 'http.status_code': 200 + i, 'peer.service': 'ピア', n: i * 1e9, neg: -i, small: i % 100 } }, (root) => {

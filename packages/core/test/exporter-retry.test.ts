@@ -5,7 +5,7 @@ import { Verdict, backoffMs, verdictFor } from '../src/export/retry.js'
 import type { Transport, TransportResponse } from '../src/agent-client/transport.js'
 import { Diagnostics } from '../src/base/diagnostics.js'
 import { createTracer } from '../src/tracer/tracer.js'
-import { InMemoryExporter } from '../src/testing.js'
+import { SpanCollector } from './support/span-collector.js'
 import type { CoreSpan } from '../src/model/span.js'
 
 type Answer = TransportResponse | Error
@@ -33,7 +33,7 @@ const status = (code: number, body = ''): TransportResponse => ({ status: code, 
 const refused = (): Error => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })
 
 function chunks(count: number, spansEach = 1): CoreSpan[][] {
-  const memory = new InMemoryExporter()
+  const memory = new SpanCollector()
   const tracer = createTracer({ service: 'svc', exporter: memory, flushOnExit: false })
   for (let i = 0; i < count; i++) {
     const root = tracer.startSpan('root', { tags: { pad: 'p'.repeat(100) } })

@@ -4,12 +4,13 @@ import { test } from 'node:test'
 import { HttpServerTracing } from '../src/server/server-span.js'
 import { SamplingPriority } from '../src/model/sampling-priority.js'
 import type { SpanContext } from '../src/model/span-context.js'
-import { InMemoryExporter } from '../src/testing.js'
+import { coreSpan, type CoreSpan } from '../src/model/span.js'
+import { SpanCollector } from './support/span-collector.js'
 import { CoreTracer } from '../src/tracer/tracer.js'
 import type { TracerOptions } from '../src/tracer/options.js'
 
-function tracerWith(options: TracerOptions = {}): { tracer: CoreTracer; exporter: InMemoryExporter; warnings: string[] } {
-  const exporter = new InMemoryExporter()
+function tracerWith(options: TracerOptions = {}): { tracer: CoreTracer; exporter: SpanCollector; warnings: string[] } {
+  const exporter = new SpanCollector()
   const warnings: string[] = []
   const tracer = new CoreTracer({ service: 'svc', exporter, flushOnExit: false, diagnostics: { write: (line) => warnings.push(line) }, ...options })
   return { tracer, exporter, warnings }
@@ -198,14 +199,18 @@ test('HttpServerTracing.start continues the trace in req.headers unless a parent
   const { tracer } = tracerWith()
   const tracing = new HttpServerTracing('express', { tracer })
   const req = { method: 'GET', url: '/x', headers: { ...INCOMING } } as unknown as IncomingMessage
-  const continued = tracing.start(req)
+  const start = (request: IncomingMessage, parent?: SpanContext | null): CoreSpan | undefined => {
+    const span = tracing.start(request, parent)
+    return span === undefined ? undefined : coreSpan(span)
+  }
+  const continued = start(req)
   assert.equal(continued?.traceId, 1234567890123456789n)
   assert.equal(continued?.parentId, 987654321n)
   assert.equal(continued?.trace.samplingPriority, 2)
-  const fresh = tracing.start(req, null)
+  const fresh = start(req, null)
   assert.notEqual(fresh?.traceId, 1234567890123456789n)
-  const explicit = tracing.start(req, { traceId: 77n, traceIdHigh: '', spanId: 88n })
+  const explicit = start(req, { traceId: 77n, traceIdHigh: '', spanId: 88n })
   assert.equal(explicit?.traceId, 77n)
-  const garbage = tracing.start({ method: 'GET', url: '/', headers: { 'x-datadog-trace-id': 'x'.repeat(10_000), traceparent: '00-' + 'f'.repeat(31) } } as unknown as IncomingMessage)
+  const garbage = start({ method: 'GET', url: '/', headers: { 'x-datadog-trace-id': 'x'.repeat(10_000), traceparent: '00-' + 'f'.repeat(31) } } as unknown as IncomingMessage)
   assert.equal(garbage?.parentId, 0n, 'bad headers start a new trace')
 })

@@ -175,7 +175,7 @@ test('a tracer reports a bad sampling variable once on its diagnostic sink, and 
     assert.equal(lines.length, 1)
     assert.match(lines[0], /DD_TRACE_SAMPLING_RULES: rule 0: sample_rate 7 is not a number from 0 to 1; the 1 valid rule applies/)
     tracer.startSpan('op').finish()
-    assert.equal(exporter.spans()[0].trace.samplingPriority, -1, 'the valid rule (rate 0) decided')
+    assert.equal(exporter.spans()[0].samplingPriority, -1, 'the valid rule (rate 0) decided')
   } finally {
     if (saved === undefined) delete process.env.DD_TRACE_SAMPLING_RULES
     else process.env.DD_TRACE_SAMPLING_RULES = saved

@@ -4,7 +4,7 @@ import type { TracerOptions } from '../src/tracer/options.js'
 import { PrioritySampler, type PrioritySamplerOptions } from '../src/sampling/priority-sampler.js'
 import type { CoreSpan } from '../src/model/span.js'
 import { CoreTracer } from '../src/tracer/tracer.js'
-import { InMemoryExporter } from '../src/testing.js'
+import { SpanCollector } from './support/span-collector.js'
 
 // Trace ids with known hashes ((id × 1111111111111111111) mod 2^64, as a share of 2^64; see
 // sampling-keep-test.test.ts): id 1 → 0.0602, id 2^63 → 0.5 exactly, id 2^64−1 → 0.9398.
@@ -13,7 +13,7 @@ const HALF = 2n ** 63n
 const HIGH = 2n ** 64n - 1n
 
 function setup(options: TracerOptions = {}) {
-  const exporter = new InMemoryExporter()
+  const exporter = new SpanCollector()
   const lines: string[] = []
   const tracer = new CoreTracer({ service: 'svc', env: 'prod', exporter, flushOnExit: false, diagnostics: { write: (l) => lines.push(l) }, ...options })
   return { tracer, exporter, lines }

@@ -7,8 +7,8 @@ import type { Transport, TransportResponse } from '../src/agent-client/transport
 import type { CoreSpan } from '../src/model/span.js'
 import { parseAgentInfo } from '../src/export/agent-info.js'
 import { ClientStats, type ClientStatsOptions } from '../src/stats/client-stats.js'
-import { createTracer, type SpanOptions } from '../src/tracer/tracer.js'
-import { InMemoryExporter } from '../src/testing.js'
+import { CoreTracer, type SpanOptions } from '../src/tracer/tracer.js'
+import { SpanCollector } from './support/span-collector.js'
 
 const T0 = 1_800_000_000_000
 
@@ -67,8 +67,8 @@ function clientStats(transport: Transport, clock: { now: number }, options: Part
 
 /** One finished chunk: a root from `startMs` to `endMs` with the given priority. */
 function chunk(priority: number, startMs = T0 + 1000, endMs = T0 + 1005, options: SpanOptions = {}): CoreSpan[] {
-  const memory = new InMemoryExporter()
-  const tracer = createTracer({ service: 'web', exporter: memory, flushOnExit: false })
+  const memory = new SpanCollector()
+  const tracer = new CoreTracer({ service: 'web', exporter: memory, flushOnExit: false })
   const root = tracer.startSpan('web.request', { childOf: null, startTime: startMs, ...options })
   tracer.startSpan('child', { childOf: root, startTime: startMs }).finish(endMs)
   root.trace.samplingPriority = priority

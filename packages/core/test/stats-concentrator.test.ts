@@ -3,8 +3,8 @@ import { test } from 'node:test'
 import { decode } from '@msgpack/msgpack'
 import { StatsConcentrator, type FlushedBucket, type StatsGroup } from '../src/stats/concentrator.js'
 import { TRACER_BLOCKED_VALUE, Trilean, grpcStatusCode, quantizePeerValue } from '../src/stats/stats-key.js'
-import { createTracer, type SpanOptions, type Tracer } from '../src/tracer/tracer.js'
-import { InMemoryExporter } from '../src/testing.js'
+import { CoreTracer, type SpanOptions } from '../src/tracer/tracer.js'
+import { SpanCollector } from './support/span-collector.js'
 import type { CoreSpan } from '../src/model/span.js'
 import { V04Encoder } from '../src/wire/encode-v04.js'
 import { truncateUtf8 } from '../src/wire/normalize.js'
@@ -13,16 +13,16 @@ import { obfuscateSql } from '../src/wire/obfuscate-sql.js'
 // Epoch ms on a bucket boundary (10 s buckets), far enough from now to be obviously synthetic.
 const T0 = 1_800_000_000_000
 
-function setup(options: { now?: number; maxGroupsPerBucket?: number } = {}): { tracer: Tracer; memory: InMemoryExporter; stats: StatsConcentrator; clock: { now: number } } {
-  const memory = new InMemoryExporter()
-  const tracer = createTracer({ service: 'web', exporter: memory, flushOnExit: false })
+function setup(options: { now?: number; maxGroupsPerBucket?: number } = {}): { tracer: CoreTracer; memory: SpanCollector; stats: StatsConcentrator; clock: { now: number } } {
+  const memory = new SpanCollector()
+  const tracer = new CoreTracer({ service: 'web', exporter: memory, flushOnExit: false })
   const clock = { now: options.now ?? T0 }
   const stats = new StatsConcentrator({ service: 'web', now: () => clock.now, maxGroupsPerBucket: options.maxGroupsPerBucket })
   return { tracer, memory, stats, clock }
 }
 
 /** A span from `startMs` to `endMs` (epoch ms): durations are then exact. */
-function timed(tracer: Tracer, name: string, startMs: number, endMs: number, options: SpanOptions = {}): CoreSpan {
+function timed(tracer: CoreTracer, name: string, startMs: number, endMs: number, options: SpanOptions = {}): CoreSpan {
   const span = tracer.startSpan(name, { childOf: null, ...options, startTime: startMs })
   span.finish(endMs)
   return span

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { keptOfP0 } from '../src/stats/p0-drop.js'
-import { createTracer } from '../src/tracer/tracer.js'
-import { InMemoryExporter } from '../src/testing.js'
+import { CoreTracer } from '../src/tracer/tracer.js'
+import { SpanCollector } from './support/span-collector.js'
 import type { CoreSpan } from '../src/model/span.js'
 
 function chunk(priority: number | undefined, decorate: (spans: CoreSpan[]) => void = () => {}): CoreSpan[] {
-  const memory = new InMemoryExporter()
-  const tracer = createTracer({ service: 'svc', exporter: memory, flushOnExit: false })
+  const memory = new SpanCollector()
+  const tracer = new CoreTracer({ service: 'svc', exporter: memory, flushOnExit: false })
   const root = tracer.startSpan('root', { childOf: null })
   const child = tracer.startSpan('child', { childOf: root })
   const spans = [child, root]

@@ -60,7 +60,7 @@ for (const major of majors) {
       assert.equal(res.body, '{"body":{"a":1}}')
       const [span] = roots(await tracesOf(agent, tracer, service, 1))
       assert.ok(root && span)
-      assert.equal(root.spanId, span.span_id)
+      assert.equal(root.context().spanId, span.span_id)
       for (const where of ['middleware', 'handler', 'timer', 'promise']) assert.equal(seen[where], root, where)
       assert.equal(span.resource, 'POST /items/:id')
     })
@@ -92,8 +92,8 @@ for (const major of majors) {
       assert.equal(child.parent_id, root.span_id)
       assert.equal(grandchild.parent_id, child.span_id)
       assert.equal(child.trace_id, root.trace_id)
-      assert.equal(rootInChild?.spanId, root.span_id)
-      assert.equal(activeInChild?.spanId, child.span_id)
+      assert.equal(rootInChild?.context().spanId, root.span_id)
+      assert.equal(activeInChild?.context().spanId, child.span_id)
     })
 
     test('concurrent requests keep their spans apart', async (t) => {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { activeSpan, HttpServerTracing, type ServerSpanOptions, type Span } from '@datadog-apm/core'
+import { HttpServerTracing, isTraceActive, type ServerSpanOptions, type Span } from '@datadog-apm/core'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { DatadogPluginOptions } from './options.js'
@@ -27,10 +27,7 @@ function spanGetter(this: FastifyRequest): Span | undefined {
 }
 
 /** True when the request's trace is still the active one (its span, or a child the app opened). */
-function inContext(span: Span): boolean {
-  const active = activeSpan()
-  return active !== undefined && active.trace === span.trace
-}
+const inContext: (span: Span) => boolean = isTraceActive
 
 function coreOptions(options: DatadogPluginOptions): ServerSpanOptions {
   if (options === null || typeof options !== 'object') throw new TypeError('datadog-apm: fastify options must be an object')

@@ -62,9 +62,9 @@ for (const major of majors) {
               const active = activeSpan() === request.span
               const child = await tracer.trace('orders.save', { resource: 'INSERT order' }, async (span) => {
                 await sleep(2)
-                return span.spanId.toString()
+                return span.context().spanId.toString()
               })
-              return { active, body: request.body, root: request.span?.spanId.toString(), child }
+              return { active, body: request.body, root: request.span?.context().spanId.toString(), child }
             })
           },
           { prefix: '/v1' }
@@ -194,10 +194,10 @@ for (const major of majors) {
           const child = await tracer.trace('jobs.step', async (span) => {
             await sleep(Math.floor(Math.random() * 5))
             checks.push(activeSpan() === span)
-            return span.spanId.toString()
+            return span.context().spanId.toString()
           })
           checks.push(activeSpan() === mine)
-          return { n: (request.params as { n: string }).n, trace: mine?.traceId.toString(), root: mine?.spanId.toString(), child, checks }
+          return { n: (request.params as { n: string }).n, trace: mine?.context().traceId.toString(), root: mine?.context().spanId.toString(), child, checks }
         })
       })
       const replies = await Promise.all(

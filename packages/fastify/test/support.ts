@@ -2,8 +2,8 @@
 // and a way to run a callback outside every request's async context, as a pooled client library does.
 import { AsyncResource } from 'node:async_hooks'
 import { setImmediate as tick } from 'node:timers/promises'
-import { createTracer, type Span, type Tracer, type TracerOptions } from '@datadog-apm/core'
-import { InMemoryExporter } from '@datadog-apm/core/testing'
+import { createTracer, type Tracer, type TracerOptions } from '@datadog-apm/core'
+import { InMemoryExporter, type ExportedSpan } from '@datadog-apm/core/testing'
 import Fastify5, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import Fastify4 from 'fastify4'
 import { datadogPlugin, type DatadogPluginOptions } from '../src/index.js'
@@ -69,7 +69,7 @@ export function closedResponses(app: FastifyInstance): () => number {
 }
 
 /** Waits until `count` spans were exported. */
-export async function spansAfter(exporter: InMemoryExporter, count: number, timeoutMs = 2000): Promise<Span[]> {
+export async function spansAfter(exporter: InMemoryExporter, count: number, timeoutMs = 2000): Promise<ExportedSpan[]> {
   await until(() => exporter.spans().length >= count, `${count} spans (got ${exporter.spans().length})`, timeoutMs)
   return exporter.spans()
 }

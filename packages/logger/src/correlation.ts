@@ -1,4 +1,4 @@
-import { activeSpan, logIds, type Span, type TracerConfig } from '@datadog-apm/core'
+import { activeSpan, logIds, tracerConfigOf, type Span, type TracerConfig } from '@datadog-apm/core'
 
 /** The `dd` object of a log record, as dd-trace writes it; env and version only when they are set. */
 export interface DdFields {
@@ -60,16 +60,18 @@ let idsSpan: Span | undefined
 let idsTraceId = ''
 let idsSpanId = ''
 
-/** The active span, unless it is a disabled tracer's placeholder (trace id 0), which names no trace. */
+/** The active span, unless it is a disabled tracer's placeholder, which names no trace. */
 export function correlatedSpan(): Span | undefined {
   const span = activeSpan()
-  return span === undefined || span.trace.traceId === 0n ? undefined : span
+  return span === undefined || tracerConfigOf(span) === undefined ? undefined : span
 }
 
 /** `,"dd":{…}` for a line written while `span` is active; '' when its tracer has log injection off. */
 export function spanLineFragment(span: Span): string {
   if (span === lineSpan) return lineFragment
-  const parts = partsOf(span.owner.config)
+  const config = tracerConfigOf(span)
+  if (config === undefined) return ''
+  const parts = partsOf(config)
   let fragment = ''
   if (parts.logInjection) {
     const ids = logIds(span)
@@ -90,7 +92,7 @@ export function idleLineFragment(config: TracerConfig): string {
  * Fresh on every call: pino and winston hand records to user formatters that may change them.
  */
 export function ddObject(span: Span | undefined, idleConfig: () => TracerConfig): DdFields | undefined {
-  const parts = partsOf(span === undefined ? idleConfig() : span.owner.config)
+  const parts = partsOf((span === undefined ? undefined : tracerConfigOf(span)) ?? idleConfig())
   if (!parts.logInjection) return undefined
   const dd: DdFields = {}
   if (span !== undefined) {

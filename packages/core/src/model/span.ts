@@ -1,37 +1,35 @@
-import type { TracerConfig } from '../config/config.js'
 import { SamplingPriority, DecisionMaker } from './sampling-priority.js'
 import type { SpanContext } from './span-context.js'
-import type { TraceState } from './trace.js'
+import { addEvent, addLink, SpanExtras } from './span-extras.js'
+import type { Span, SpanAttributes, SpanTime } from './span-interface.js'
+import { addTag, text, truncate } from './tag-values.js'
 import { performance } from 'node:perf_hooks'
 
-/** The agent truncates meta values past this length; holding more would only cost memory. */
-export const MAX_META_VALUE_LENGTH = 25_000
-/** Nested objects given to `setTag` are flattened this deep; deeper values are dropped. */
-const MAX_TAG_DEPTH = 4
+// A span and the trace it belongs to are one file: each holds the other.
+
+/**
+ * The CoreSpan behind a `Span`. Every Span comes from a tracer of this package, which makes only
+ * CoreSpans (the interface is there to be called, not implemented): the code of ours that reads or
+ * writes a span's fields directly, for speed, takes it through this one cast.
+ */
+export function coreSpan(span: Span): CoreSpan {
+  return span as CoreSpan
+}
 
 /** What a span needs from the tracer that made it. */
 export interface SpanOwner {
-  readonly config: TracerConfig
   finishSpan(span: CoreSpan): void
 }
 
 const timeOrigin = performance.timeOrigin
 
-/** Any value as tag text; `String` is what dd-trace uses too, `[object Object]` included. */
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : String(value)
-}
-
-function truncate(value: string): string {
-  return value.length > MAX_META_VALUE_LENGTH ? value.slice(0, MAX_META_VALUE_LENGTH) : value
-}
-
 /**
- * One timed operation. Every field is set in the constructor so V8 keeps a single shape for all spans;
- * times are `performance.now()` milliseconds, turned into epoch nanoseconds only when encoded.
- * Operations on a finished span do nothing.
+ * One timed operation, the `Span` the tracer hands out. Every field is set in the constructor so V8
+ * keeps a single shape for all spans; times are `performance.now()` milliseconds, turned into epoch
+ * nanoseconds only when encoded. Operations on a finished span do nothing. The fields are internal:
+ * the encoders, stats and samplers read them directly, users go through the `Span` methods.
  */
-export class CoreSpan {
+export class CoreSpan implements Span {
   readonly owner: SpanOwner
   readonly trace: TraceState
   readonly spanId: bigint
@@ -53,6 +51,8 @@ export class CoreSpan {
   readonly meta: Record<string, string>
   /** Numeric tags. */
   readonly metrics: Record<string, number>
+  /** Links and events, made with the first of them. */
+  extras: SpanExtras | undefined
 
   constructor(
     owner: SpanOwner,
@@ -80,6 +80,7 @@ export class CoreSpan {
     this.error = 0
     this.meta = {}
     this.metrics = {}
+    this.extras = undefined
   }
 
   /** Low 64 bits of the trace id. */
@@ -147,6 +148,15 @@ export class CoreSpan {
     return this
   }
 
+  getTag(key: string): string | number | undefined {
+    if (Object.hasOwn(this.meta, key)) return this.meta[key]
+    return Object.hasOwn(this.metrics, key) ? this.metrics[key] : undefined
+  }
+
+  getTags(): Record<string, string | number> {
+    return { ...this.metrics, ...this.meta }
+  }
+
   /** Marks the span as failed with `error.type`, `error.message` and `error.stack` from `err`. */
   setError(err: unknown): this {
     if (this.duration >= 0) return this
@@ -164,6 +174,43 @@ export class CoreSpan {
       }
     } catch {
       // A hostile error object (throwing getters, a revoked proxy) still leaves the span marked as failed.
+    }
+    return this
+  }
+
+  recordException(err: unknown, time?: SpanTime): this {
+    if (this.duration >= 0) return this
+    this.setError(err)
+    const meta = this.meta
+    const attributes: Record<string, string> = {}
+    const type = meta['error.type']
+    if (type !== undefined) attributes['exception.type'] = type
+    const message = meta['error.message']
+    if (message !== undefined) attributes['exception.message'] = message
+    const stack = meta['error.stack']
+    if (stack !== undefined) attributes['exception.stacktrace'] = stack
+    return this.addEvent('exception', attributes, time)
+  }
+
+  addLink(context: SpanContext, attributes?: SpanAttributes): this {
+    if (this.duration >= 0) return this
+    const extras = (this.extras ??= new SpanExtras())
+    try {
+      addLink(extras, context, attributes)
+    } catch {
+      // A hostile context or attributes object (throwing getters) loses the link, never the app.
+      extras.droppedLinks++
+    }
+    return this
+  }
+
+  addEvent(name: string, attributes?: SpanAttributes, time?: SpanTime): this {
+    if (this.duration >= 0) return this
+    const extras = (this.extras ??= new SpanExtras())
+    try {
+      addEvent(extras, name, attributes, time)
+    } catch {
+      extras.droppedEvents++
     }
     return this
   }
@@ -214,36 +261,55 @@ export class CoreSpan {
   }
 }
 
-function addTag(meta: Record<string, string>, metrics: Record<string, number>, key: string, value: unknown, depth: number): void {
-  switch (typeof value) {
-    case 'string':
-      meta[key] = truncate(value)
-      return
-    case 'number':
-      if (Number.isFinite(value)) metrics[key] = value
-      return
-    case 'boolean':
-      metrics[key] = value ? 1 : 0
-      return
-    case 'bigint':
-      meta[key] = value.toString()
-      return
-    case 'object':
-      if (value === null || depth >= MAX_TAG_DEPTH) return
-      if (value instanceof Date) {
-        meta[key] = Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString()
-        return
-      }
-      try {
-        for (const sub of Object.keys(value)) {
-          addTag(meta, metrics, `${key}.${sub}`, (value as Record<string, unknown>)[sub], depth + 1)
-        }
-      } catch {
-        // Throwing getters or revoked proxies in a tag value are skipped, never thrown into the app.
-      }
-      return
-    default:
-      // undefined, functions and symbols carry no tag.
-      return
+/**
+ * What the spans of one trace share inside this process: the trace id, the sampling decision, the
+ * propagated trace tags, and the spans that finished but have not been handed to the exporter yet.
+ * A chunk leaves when every span started in it has finished (or at the partial-flush threshold); a span
+ * that finishes later goes out in a later chunk.
+ */
+export class TraceState {
+  readonly traceId: bigint
+  /** 16 hex digits of the high half, '' for a 64-bit trace. */
+  readonly traceIdHigh: string
+  samplingPriority: number | undefined
+  /** `_dd.p.dm`, set with a kept decision. */
+  decisionMaker: string | undefined
+  /** Set once the decision was sent to another service: it may not change after that. */
+  samplingLocked: boolean
+  origin: string | undefined
+  /**
+   * Propagated `_dd.p.*` tags other than `_dd.p.tid` and `_dd.p.dm`. Read-only: a new trace shares one
+   * frozen empty object (56 bytes less per request); `setTag` copies it on the first write.
+   */
+  tags: Readonly<Record<string, string>>
+  /** W3C baggage received with the trace, propagated downstream as is. */
+  baggage: Readonly<Record<string, string>> | undefined
+  /** Other vendors' tracestate members received with the trace, propagated downstream. */
+  tracestate: string | undefined
+  /** Spans started and not finished. */
+  open: number
+  /** Finished spans not exported yet; undefined when there are none. */
+  finished: CoreSpan[] | undefined
+  /** The first span started in this process: sampling rules match it, and the applied rates go on it. */
+  localRoot: CoreSpan | undefined
+
+  constructor(traceId: bigint, traceIdHigh: string, samplingPriority: number | undefined, origin: string | undefined, tags: Readonly<Record<string, string>>) {
+    this.traceId = traceId
+    this.traceIdHigh = traceIdHigh
+    this.samplingPriority = samplingPriority
+    this.decisionMaker = undefined
+    this.samplingLocked = false
+    this.origin = origin
+    this.tags = tags
+    this.baggage = undefined
+    this.tracestate = undefined
+    this.open = 0
+    this.finished = undefined
+    this.localRoot = undefined
+  }
+
+  /** Sets a propagated trace tag (`_dd.p.*`). */
+  setTag(key: string, value: string): void {
+    this.tags = { ...this.tags, [key]: value }
   }
 }

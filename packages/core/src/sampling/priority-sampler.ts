@@ -1,6 +1,5 @@
 import { DecisionMaker, SamplingPriority } from '../model/sampling-priority.js'
-import type { CoreSpan } from '../model/span.js'
-import type { TraceState } from '../model/trace.js'
+import type { CoreSpan, TraceState } from '../model/span.js'
 import { keepThreshold, keeps } from './keep-test.js'
 import { RateLimiter } from './rate-limiter.js'
 import { CompiledSamplingRule, type SamplingRule } from './sampling-rules.js'

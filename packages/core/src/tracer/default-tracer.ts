@@ -3,7 +3,7 @@ import type { Diagnostics } from '../base/diagnostics.js'
 import type { ExporterHealth } from '../export/agent-exporter.js'
 import type { HttpClientOptions } from '../integrations/client-span.js'
 import type { SpanContext } from '../model/span-context.js'
-import type { CoreSpan } from '../model/span.js'
+import type { Span } from '../model/span-interface.js'
 import { CoreTracer, type SpanCallback, type SpanOptions, type Tracer } from './tracer.js'
 
 let instance: CoreTracer | undefined
@@ -29,7 +29,7 @@ class LazyTracer implements Tracer {
     return getTracer().enabled
   }
 
-  startSpan(name: string, options?: SpanOptions): CoreSpan {
+  startSpan(name: string, options?: SpanOptions): Span {
     return getTracer().startSpan(name, options)
   }
 
@@ -41,11 +41,11 @@ class LazyTracer implements Tracer {
       : getTracer().trace(name, optionsOrFn, fn as SpanCallback<R>)
   }
 
-  activeSpan(): CoreSpan | undefined {
+  activeSpan(): Span | undefined {
     return getTracer().activeSpan()
   }
 
-  withSpan<R>(span: CoreSpan, fn: () => R): R {
+  withSpan<R>(span: Span, fn: () => R): R {
     return getTracer().withSpan(span, fn)
   }
 
@@ -53,7 +53,7 @@ class LazyTracer implements Tracer {
     return getTracer().extract(carrier)
   }
 
-  inject(spanOrContext: CoreSpan | SpanContext, carrier: Record<string, unknown> | Headers): void {
+  inject(spanOrContext: Span | SpanContext, carrier: Record<string, unknown> | Headers): void {
     getTracer().inject(spanOrContext, carrier)
   }
 

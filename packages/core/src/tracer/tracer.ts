@@ -17,8 +17,8 @@ import { SpanSampler } from '../sampling/span-sampler.js'
 import { DecisionMaker, SamplingPriority } from '../model/sampling-priority.js'
 import { ClientStats } from '../stats/client-stats.js'
 import type { SpanContext } from '../model/span-context.js'
-import { CoreSpan, type SpanOwner } from '../model/span.js'
-import { TraceState } from '../model/trace.js'
+import { CoreSpan, coreSpan, TraceState, type SpanOwner } from '../model/span.js'
+import type { Span } from '../model/span-interface.js'
 import { performance } from 'node:perf_hooks'
 import type { TracerOptions } from './options.js'
 
@@ -32,12 +32,12 @@ export interface SpanOptions {
   type?: string
   tags?: Readonly<Record<string, unknown>>
   /** The parent: a span, a context extracted from another process, or null for a new trace. Default: the active span. */
-  childOf?: CoreSpan | SpanContext | null
+  childOf?: Span | SpanContext | null
   /** Epoch milliseconds. Default: now. */
   startTime?: number
 }
 
-export type SpanCallback<R> = (span: CoreSpan) => R
+export type SpanCallback<R> = (span: Span) => R
 
 // The global `performance` is a lazy getter and `timeOrigin` a getter too: both showed in request-path
 // profiles on Node 24 (bench/micro/server-span.mjs), so the module binding and a constant are used.
@@ -54,11 +54,11 @@ export interface Tracer {
   readonly config: TracerConfig
   /** False when disabled (`DD_TRACE_ENABLED=false`) or shut down. */
   readonly enabled: boolean
-  startSpan(name: string, options?: SpanOptions): CoreSpan
+  startSpan(name: string, options?: SpanOptions): Span
   trace<R>(name: string, fn: SpanCallback<R>): R
   trace<R>(name: string, options: SpanOptions, fn: SpanCallback<R>): R
-  activeSpan(): CoreSpan | undefined
-  withSpan<R>(span: CoreSpan, fn: () => R): R
+  activeSpan(): Span | undefined
+  withSpan<R>(span: Span, fn: () => R): R
   /**
    * The caller's context from request headers (lowercase names to values, as node's `req.headers`, or a
    * fetch `Headers`) in the configured styles; null when there is none. Never throws.
@@ -69,7 +69,7 @@ export interface Tracer {
    * object of header names to values, or a fetch `Headers`. Injecting a span makes its trace's sampling
    * decision first, and locks it. Never throws.
    */
-  inject(spanOrContext: CoreSpan | SpanContext, carrier: Record<string, unknown> | Headers): void
+  inject(spanOrContext: Span | SpanContext, carrier: Record<string, unknown> | Headers): void
   /** Client spans and injected headers for outgoing fetch, undici and (where Node allows) node:http requests. */
   instrumentHttpClients(options?: HttpClientOptions): void
   flush(): Promise<void>
@@ -180,17 +180,20 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
       trace = parent.trace
       parentId = parent.spanId
       parentService = parent.service
-    } else if (typeof parent.traceId === 'bigint' && parent.traceId !== 0n && typeof parent.spanId === 'bigint') {
-      trace = this.#continueTrace(parent)
-      parentId = parent.spanId
-      parentService = undefined
-      remote = parent
     } else {
-      trace = this.#newTrace(start)
-      parentId = 0n
+      // A context from another process. A span of another copy of core (two in one bundle) reads as one
+      // too, through its traceId and spanId.
+      const context = parent as SpanContext
+      if (typeof context.traceId === 'bigint' && context.traceId !== 0n && typeof context.spanId === 'bigint') {
+        trace = this.#continueTrace(context)
+        parentId = context.spanId
+      } else {
+        // A context with no trace id may still bring baggage or span links into the new trace.
+        trace = this.#newTrace(start)
+        parentId = 0n
+      }
       parentService = undefined
-      // A context with no trace id may still bring baggage or span links into the new trace.
-      remote = typeof parent === 'object' ? parent : undefined
+      remote = typeof context === 'object' ? context : undefined
     }
     if (trace.traceId === 0n) return this.#noopSpan
     const service = options?.service ?? parentService ?? this.config.service
@@ -265,8 +268,8 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   }
 
   /** Runs `fn` with `span` active. */
-  withSpan<R>(span: CoreSpan, fn: () => R): R {
-    return storage.run(span, fn)
+  withSpan<R>(span: Span, fn: () => R): R {
+    return storage.run(coreSpan(span), fn)
   }
 
   extract(carrier: unknown): SpanContext | null {
@@ -279,7 +282,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     }
   }
 
-  inject(spanOrContext: CoreSpan | SpanContext, carrier: Record<string, unknown> | Headers): void {
+  inject(spanOrContext: Span | SpanContext, carrier: Record<string, unknown> | Headers): void {
     if (!this.config.enabled || carrier === null || typeof carrier !== 'object' || spanOrContext === null || typeof spanOrContext !== 'object') return
     try {
       if (typeof Headers === 'function' && carrier instanceof Headers) this.#inject(spanOrContext, carrier, setOnHeaders)
@@ -289,12 +292,12 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     }
   }
 
-  #inject<C>(spanOrContext: CoreSpan | SpanContext, carrier: C, set: HeaderSetter<C>): void {
+  #inject<C>(spanOrContext: Span | SpanContext, carrier: C, set: HeaderSetter<C>): void {
     if (spanOrContext instanceof CoreSpan) {
       this.injectSpan(spanOrContext, carrier, set)
       return
     }
-    const outgoing = outgoingFromContext(spanOrContext)
+    const outgoing = outgoingFromContext(spanOrContext as SpanContext)
     if (outgoing !== undefined && !this.#propagator.inject(outgoing, carrier, set)) this.#tagsTooLong()
   }
 
