@@ -238,15 +238,14 @@ test('with the agent down, a process that simply ends still exits within the 2 s
   assert.match(run.output().stderr, /exiting before traces reached the Datadog agent at http:\/\/127\.0\.0\.1:\d+\/ \(ECONNREFUSED\)/)
 })
 
-test('importing core starts nothing; the first finished trace installs the exit hooks and holds the process open with nothing', async () => {
+test('importing core starts nothing; a tracer installs the exit hooks when it is made, holds the process open with nothing, and removes them at shutdown', async () => {
   const run = runFixture('starts-nothing.mjs', [], {})
   const [code] = await run.exited
   assert.equal(code, 0, run.output().stderr)
-  const { afterImport, afterSpan, afterFinish } = JSON.parse(run.output().stdout) as Record<string, { resources: string[]; sigterm: number; sigint: number; beforeExit: number }>
+  const states = JSON.parse(run.output().stdout) as Record<string, { resources: string[]; sigterm: number; sigint: number; beforeExit: number }>
   const quiet = { resources: [], sigterm: 0, sigint: 0, beforeExit: 0 }
-  assert.deepEqual(afterImport, quiet)
-  assert.deepEqual(afterSpan, quiet)
-  assert.deepEqual(afterFinish, { resources: [], sigterm: 1, sigint: 1, beforeExit: 1 })
+  const hooked = { resources: [], sigterm: 1, sigint: 1, beforeExit: 1 }
+  assert.deepEqual(states, { afterImport: quiet, afterCreate: hooked, afterSpan: hooked, afterFinish: hooked, afterShutdown: quiet })
 })
 
 test('an app keeps answering while the agent is down', async (t) => {

@@ -80,11 +80,12 @@ function byResource(agent: Agent, resource: string): number {
   return agent.traces((trace) => trace.spans.some((s) => s.resource === resource)).length
 }
 
-/** Every trace the tracer handed over is sent, dropped or still queued: the counters add up. */
+/** Every trace the tracer handed over is sent, dropped or maybe delivered: the counters add up. */
 function assertAccounted(tracer: Tracer, exported: number): void {
   const h = tracer.health()!
   assert.equal(h.queuedSpans, 0)
-  assert.equal(h.tracesSent + h.tracesDropped, exported, JSON.stringify(h))
+  assert.equal(h.inFlightRequests, 0)
+  assert.equal(h.tracesSent + h.tracesDropped + h.tracesMaybeDelivered, exported, JSON.stringify(h))
 }
 
 test('agent down, then up: the app never waits, traces retried inside the deadline arrive, everything after recovery arrives', async (t) => {
@@ -116,7 +117,7 @@ test('agent down, then up: the app never waits, traces retried inside the deadli
   assert.deepEqual(agent.violations(), [])
 })
 
-test('a slow agent (10 s answers): requests time out and are retried, the in-flight budget holds, the app is not slowed', async (t) => {
+test('a slow agent (10 s answers): requests time out and are sent once more, the in-flight budget holds, the app is not slowed', async (t) => {
   const agent = await withAgent(t)
   agent.faults.set({ kind: 'delay', ms: 10_000 })
   const tracer = tracerFor(t, agent.url, { requestTimeoutMs: 150, retryDeadlineMs: 600, maxQueueSpans: 400 })
@@ -136,7 +137,10 @@ test('a slow agent (10 s answers): requests time out and are retried, the in-fli
   assert.ok(maxInFlight <= 2, `${maxInFlight} requests in flight`)
   const h = tracer.health()!
   assert.ok(h.retries > 0)
-  assert.ok(h.droppedByReason.network > 0, JSON.stringify(h.droppedByReason))
+  // Written whole and never answered: the agent may have them, so each went once more, then no more.
+  assert.ok(h.tracesMaybeDelivered > 0, JSON.stringify(h))
+  assert.ok(h.payloadsMaybeDelivered <= 2 * (h.payloadsSent + h.retries), JSON.stringify(h))
+  assert.equal(h.droppedByReason.network, undefined, JSON.stringify(h.droppedByReason))
   assert.equal(h.lastError, 'ETIMEDOUT')
   assertAccounted(tracer, 300)
 
@@ -214,19 +218,24 @@ test('garbage and truncated answers: the payload counts as sent (no duplicate), 
   assertAccounted(tracer, 12)
 })
 
-test('connections reset mid-body and refused connections are retried; everything arrives', async (t) => {
+test('a connection reset mid-body, then one closed on accept: each payload goes once more and arrives', async (t) => {
+  // The client had written these small payloads whole when the connection went: for all it can tell
+  // the agent may have them, so each is sent once more (exporter-delivery.test.ts has the cases where
+  // it can tell).
   const agent = await withAgent(t)
-  agent.faults.add({ kind: 'reset' }, { times: 2 })
-  agent.faults.add({ kind: 'refuse' }, { times: 2 })
   const tracer = tracerFor(t, agent.url)
   const appPort = await app(t, tracer)
-  await hit(appPort, '/reset', 40)
-  await tracer.flush()
+  for (const kind of ['reset', 'refuse'] as const) {
+    agent.faults.set({ kind }, { times: 1 })
+    await hit(appPort, `/${kind}`, 20)
+    await tracer.flush()
+    assert.equal(agent.faults.active, 0, `the ${kind} fault was applied`)
+    assert.equal(byResource(agent, `GET /${kind}`), 20)
+  }
   const h = tracer.health()!
-  assert.ok(agent.faults.applied >= 4)
   assert.ok(h.retries >= 2, `${h.retries} retries`)
   assert.equal(h.tracesDropped, 0)
-  assert.equal(byResource(agent, 'GET /reset'), 40)
+  assert.equal(h.tracesMaybeDelivered, 0)
   assertAccounted(tracer, 40)
 })
 

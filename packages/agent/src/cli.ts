@@ -22,7 +22,7 @@ What it tells clients, and how it misbehaves (to see how a tracer copes):
   --client-drop-p0s  /info says clients may compute stats and drop P0 traces
   --endpoints <list> /info's endpoints, comma-separated (default /v0.4/traces,/v0.5/traces,/v0.6/stats,/info)
   --no-info          /info answers 404, as an old agent
-  --fault <spec>     delay=MS, status=CODE, garbage, truncated, reset or refuse, each with optional
+  --fault <spec>     delay=MS, late=MS, status=CODE, garbage, truncated, reset, refuse or hangup, each with optional
                      ,times=N and ,paths=all (default: the trace endpoints); repeatable
 
   -h, --help         this text

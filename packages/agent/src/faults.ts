@@ -11,10 +11,17 @@ import { ignoreMissing, listen, removeStaleSocket } from './listen.js'
  * - `garbage`: reads the body, answers 200 with bytes that are not JSON;
  * - `truncated`: reads the body, answers 200 announcing more body than it sends, then closes;
  * - `reset`: destroys the connection while the request body is arriving;
- * - `refuse`: destroys every connection as soon as it is accepted (and open ones on their next request).
+ * - `refuse`: destroys every connection as soon as it is accepted (and open ones on their next request);
+ * - `late`: takes the request as usual (a payload is stored), but answers only `ms` later: a client that
+ *   gave up before then cannot know the agent has it;
+ * - `hangup`: takes the request as usual (a payload is stored), then closes the connection unanswered.
+ * `late` and `hangup` are the agent that received a payload while its client saw a failure: the stored
+ * payloads show how many times a client sent the same one.
  */
 export type Fault =
   | { kind: 'delay'; ms: number }
+  | { kind: 'late'; ms: number }
+  | { kind: 'hangup' }
   | { kind: 'status'; status: number; body?: string }
   | { kind: 'garbage' }
   | { kind: 'truncated' }
@@ -57,11 +64,11 @@ interface ActiveFault {
 
 function checkFault(fault: Fault, options: FaultOptions): void {
   if (fault === null || typeof fault !== 'object') throw new TypeError('fault must be an object with a kind')
-  if (fault.kind === 'delay' && !(Number.isFinite(fault.ms) && fault.ms >= 0)) throw new RangeError(`delay ms must be >= 0, got ${fault.ms}`)
+  if ((fault.kind === 'delay' || fault.kind === 'late') && !(Number.isFinite(fault.ms) && fault.ms >= 0)) throw new RangeError(`${fault.kind} ms must be >= 0, got ${fault.ms}`)
   if (fault.kind === 'status' && !(Number.isInteger(fault.status) && fault.status >= 100 && fault.status <= 599)) {
     throw new RangeError(`status must be an HTTP status 100-599, got ${fault.status}`)
   }
-  if (!['delay', 'status', 'garbage', 'truncated', 'reset', 'refuse'].includes(fault.kind)) throw new TypeError(`unknown fault kind ${String((fault as { kind: unknown }).kind)}`)
+  if (!['delay', 'late', 'hangup', 'status', 'garbage', 'truncated', 'reset', 'refuse'].includes(fault.kind)) throw new TypeError(`unknown fault kind ${String((fault as { kind: unknown }).kind)}`)
   if (options.times !== undefined && !(Number.isInteger(options.times) && options.times >= 1)) throw new RangeError(`times must be a positive integer, got ${options.times}`)
 }
 
@@ -170,6 +177,20 @@ export class FaultController implements FaultControl {
         this.#timers.add(timer)
         return true
       }
+      case 'late':
+        this.#replaceEnd(res, (end) => {
+          const timer = setTimeout(() => {
+            this.#timers.delete(timer)
+            if (!res.destroyed) end()
+          }, fault.ms)
+          this.#timers.add(timer)
+        })
+        proceed()
+        return true
+      case 'hangup':
+        this.#replaceEnd(res, () => req.socket.destroy())
+        proceed()
+        return true
       case 'status':
         drain(req, () => {
           const body = fault.body ?? defaultBody(fault.status)
@@ -209,6 +230,19 @@ export class FaultController implements FaultControl {
     }
   }
 
+  /**
+   * Lets the intake handle the request as usual, but hands its answer to `instead` (which may send it
+   * later by calling `end`, or never): headers go out with `end`, so nothing of the answer is sent before.
+   */
+  #replaceEnd(res: ServerResponse, instead: (end: () => void) => void): void {
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse
+    const replaced = (...args: unknown[]): ServerResponse => {
+      instead(() => end(...args))
+      return res
+    }
+    res.end = replaced as ServerResponse['end']
+  }
+
   /** Stops pending delays (the intake is closing). */
   close(): void {
     for (const timer of this.#timers) clearTimeout(timer)
@@ -231,8 +265,8 @@ function defaultBody(status: number): string {
 }
 
 /**
- * Parses a fault written for a command line: `delay=10000`, `status=503`, `status=413,times=2`,
- * `garbage`, `truncated`, `reset`, `refuse`, each optionally with `,times=N` and `,paths=all`.
+ * Parses a fault written for a command line: `delay=10000`, `late=3000`, `status=503`, `status=413,times=2`,
+ * `garbage`, `truncated`, `reset`, `refuse`, `hangup`, each optionally with `,times=N` and `,paths=all`.
  * Throws a TypeError that names the problem.
  */
 export function parseFault(spec: string): { fault: Fault; options: FaultOptions } {
@@ -248,7 +282,8 @@ export function parseFault(spec: string): { fault: Fault; options: FaultOptions 
   let fault: Fault
   switch (kind) {
     case 'delay':
-      fault = { kind, ms: number(value, 'delay') }
+    case 'late':
+      fault = { kind, ms: number(value, kind) }
       break
     case 'status':
       fault = { kind, status: number(value, 'status') }
@@ -257,10 +292,11 @@ export function parseFault(spec: string): { fault: Fault; options: FaultOptions 
     case 'truncated':
     case 'reset':
     case 'refuse':
+    case 'hangup':
       fault = { kind }
       break
     default:
-      throw new TypeError(`unknown fault ${JSON.stringify(kind)}; expected delay=MS, status=CODE, garbage, truncated, reset or refuse`)
+      throw new TypeError(`unknown fault ${JSON.stringify(kind)}; expected delay=MS, late=MS, status=CODE, garbage, truncated, reset, refuse or hangup`)
   }
   const options: FaultOptions = {}
   for (const part of rest) {

@@ -205,3 +205,120 @@ test('the in-flight budget: no new request past maxInFlight or maxInFlightBytes'
   await flushed
   assert.equal(e.health().tracesSent, 60)
 })
+
+const unanswered = (): Error => Object.assign(new Error('no answer'), { code: 'ETIMEDOUT', stage: 'maybe-delivered' })
+const notSent = (): Error => Object.assign(new Error('reset'), { code: 'ECONNRESET', stage: 'not-sent' })
+const tracePuts = (transport: ScriptedTransport) => transport.requests.filter((r) => r.path !== '/info')
+
+test('written whole and unanswered, then accepted: sent once more, counted as sent and as maybe delivered once', async () => {
+  const transport = new ScriptedTransport([unanswered()])
+  const e = exporter(transport, { discovery: false })
+  for (const c of chunks(2)) e.export(c)
+  await e.flush()
+  const h = e.health()
+  assert.equal(tracePuts(transport).length, 2)
+  assert.equal(h.tracesSent, 2)
+  assert.equal(h.payloadsMaybeDelivered, 1)
+  assert.equal(h.tracesMaybeDelivered, 0)
+  assert.equal(h.retries, 1)
+})
+
+test('unanswered twice: given up after the one more attempt, counted as maybe delivered, never dropped', async () => {
+  const transport = new ScriptedTransport([unanswered(), unanswered()])
+  const e = exporter(transport, { discovery: false })
+  for (const c of chunks(3)) e.export(c)
+  await e.flush()
+  const h = e.health()
+  assert.equal(tracePuts(transport).length, 2)
+  assert.equal(h.payloadsMaybeDelivered, 2)
+  assert.equal(h.tracesMaybeDelivered, 3)
+  assert.equal(h.spansMaybeDelivered, 3)
+  assert.equal(h.tracesDropped, 0)
+  assert.equal(h.lastError, 'ETIMEDOUT')
+})
+
+test('after an unanswered attempt, attempts the agent cannot have had are retried; the next one that reaches it is the last', async () => {
+  const transport = new ScriptedTransport([unanswered(), notSent(), refused(), status(503)])
+  const e = exporter(transport, { discovery: false })
+  e.export(chunks(1)[0])
+  await e.flush()
+  const h = e.health()
+  assert.equal(tracePuts(transport).length, 4, 'the 503 ended it: no fifth attempt')
+  assert.equal(h.tracesMaybeDelivered, 1)
+  assert.equal(h.retries, 3)
+})
+
+test('unanswered, with no retry allowed: given up as maybe delivered, not dropped as network', async () => {
+  const transport = new ScriptedTransport([unanswered()])
+  const e = exporter(transport, { discovery: false, retryDeadlineMs: 0 })
+  e.export(chunks(1)[0])
+  await e.flush()
+  assert.equal(tracePuts(transport).length, 1)
+  assert.equal(e.health().tracesMaybeDelivered, 1)
+  assert.deepEqual(e.health().droppedByReason, {})
+})
+
+test('not sent (reset before the body was written) is retried like a refused connection', async () => {
+  const transport = new ScriptedTransport([notSent(), notSent(), notSent()])
+  const e = exporter(transport, { discovery: false })
+  e.export(chunks(1)[0])
+  await e.flush()
+  assert.equal(tracePuts(transport).length, 4)
+  assert.equal(e.health().tracesSent, 1)
+  assert.equal(e.health().payloadsMaybeDelivered, 0)
+})
+
+test('flush resolves by its deadline with a transport that never settles; the payload stays in flight and shows', async () => {
+  const never: Transport = { send: () => new Promise(() => {}), close: () => Promise.resolve() }
+  const e = exporter(never, { discovery: false, flushTimeoutMs: 50 })
+  e.export(chunks(1)[0])
+  const started = Date.now()
+  await e.flush()
+  assert.ok(Date.now() - started < 1000)
+  await e.flush({ timeoutMs: 20 })
+  const h = e.health()
+  assert.equal(h.flushTimeouts, 2)
+  assert.equal(h.inFlightRequests, 1)
+  assert.equal(e.pending, true)
+})
+
+test('the first payload waits for /info as an event: it goes as soon as the answer comes, in the format it says', async () => {
+  let answerInfo: (() => void) | undefined
+  const transport = new ScriptedTransport()
+  const slowInfo: Transport = {
+    send: (path, ...rest) => {
+      if (path !== '/info') return transport.send(path, ...rest)
+      transport.requests.push({ path, method: 'GET', bytes: 0 })
+      return new Promise((resolve) => {
+        answerInfo = () => resolve({ status: 200, body: JSON.stringify({ endpoints: ['/v0.4/traces', '/v0.5/traces'] }), headers: {} })
+      })
+    },
+    close: () => Promise.resolve()
+  }
+  const e = exporter(slowInfo, { discoveryWaitMs: 10_000 })
+  e.export(chunks(1)[0])
+  const flushed = e.flush()
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.deepEqual(transport.requests.map((r) => r.path), ['/info'], 'the payload waits')
+  const answered = Date.now()
+  answerInfo!()
+  await flushed
+  assert.ok(Date.now() - answered < 200, 'flushed as soon as /info answered')
+  assert.deepEqual(transport.requests.map((r) => r.path), ['/info', '/v0.5/traces'])
+})
+
+test('an /info that never answers holds the first payload for discoveryWaitMs only', async () => {
+  const transport = new ScriptedTransport()
+  const silentInfo: Transport = {
+    send: (path, ...rest) => (path === '/info' ? new Promise(() => {}) : transport.send(path, ...rest)),
+    close: () => Promise.resolve()
+  }
+  const e = exporter(silentInfo, { discoveryWaitMs: 50, protocolVersion: 'auto' })
+  e.export(chunks(1)[0])
+  const started = Date.now()
+  await e.flush()
+  const elapsed = Date.now() - started
+  assert.ok(elapsed >= 45 && elapsed < 1000, `${elapsed} ms`)
+  assert.deepEqual(transport.requests.map((r) => r.path), ['/v0.4/traces'])
+  assert.equal(e.health().tracesSent, 1)
+})

@@ -1,4 +1,13 @@
 import type { CoreSpan } from '../model/span.js'
+import type { ExporterHealth } from './health.js'
+
+export interface FlushOptions {
+  /**
+   * The flush resolves by then even if the agent has not answered; what is still pending stays queued
+   * and keeps being sent. Default: the exporter's own (the agent exporter's is 5000).
+   */
+  readonly timeoutMs?: number
+}
 
 /**
  * Where finished trace chunks go. `export` is called on the request path: it must not encode, do I/O or
@@ -6,6 +15,15 @@ import type { CoreSpan } from '../model/span.js'
  */
 export interface Exporter {
   export(chunk: CoreSpan[]): void
-  flush(): Promise<void>
+  /** Resolves once what was exported before the call is sent or dropped, or at its deadline. */
+  flush(options?: FlushOptions): Promise<void>
   shutdown(timeoutMs?: number): Promise<void>
+  /** Counters (`tracer.health()`); exporters that keep none leave it out. */
+  health?(): ExporterHealth
+  /**
+   * True while the exporter holds something a flush would send. An exporter that declares it holds
+   * traces between `export` and sending: the tracer installs its exit hooks (flush on SIGTERM, SIGINT
+   * and `beforeExit`) for it. One without it hands chunks on at once, and gets no exit hooks.
+   */
+  readonly pending?: boolean
 }

@@ -51,6 +51,12 @@ export class CoreSpan implements Span {
   readonly meta: Record<string, string>
   /** Numeric tags. */
   readonly metrics: Record<string, number>
+  /**
+   * Links of the tracer's list of open spans (lifecycle/open-spans.ts), which the exit flush finishes:
+   * fields of the span itself, so tracking it allocates nothing.
+   */
+  openPrev: CoreSpan | undefined
+  openNext: CoreSpan | undefined
   /** Links and events, made with the first of them. */
   extras: SpanExtras | undefined
 
@@ -80,6 +86,8 @@ export class CoreSpan implements Span {
     this.error = 0
     this.meta = {}
     this.metrics = {}
+    this.openPrev = undefined
+    this.openNext = undefined
     this.extras = undefined
   }
 

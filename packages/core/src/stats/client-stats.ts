@@ -1,16 +1,11 @@
-import { runSuppressed } from '../model/context.js'
 import type { Diagnostics } from '../base/diagnostics.js'
-import type { AgentInfo } from '../export/agent-info.js'
-import { backoffMs, Verdict, verdictFor } from '../export/retry.js'
-import type { Transport, TransportResponse } from '../agent-client/transport.js'
 import type { CoreSpan } from '../model/span.js'
 import { TRACER_VERSION } from '../base/version.js'
-import { StatsConcentrator, type FlushedBucket } from './concentrator.js'
+import { StatsConcentrator } from './concentrator.js'
 import { keptOfP0 } from './p0-drop.js'
 import { encodeStatsPayloads, type StatsPayloadMeta } from './stats-payload.js'
 
 export const STATS_ENDPOINT = '/v0.6/stats'
-function noop(): void {}
 /** The obfuscation this tracer does for stats resources (SQL, Redis), as the agent numbers it. */
 export const STATS_OBFUSCATION_VERSION = 1
 
@@ -24,18 +19,33 @@ export interface ClientStatsOptions {
   readonly hostname?: string
   /** Default 10000. */
   readonly bucketSizeMs?: number
-  /** How often finished buckets are sent. Default 10000. */
-  readonly flushIntervalMs?: number
   /** Default 2000 (see `ConcentratorOptions`). */
   readonly maxGroupsPerBucket?: number
   /** Largest stats payload; larger ones are split. Default 4 MiB. */
   readonly maxPayloadBytes?: number
   /** Epoch ms (tests). Default Date.now. */
   readonly now?: () => number
+  /** Where a failure of our own is reported. */
+  readonly diagnostics?: Diagnostics
 }
 
-/** What client-side stats did so far. */
-export interface ClientStatsHealth {
+/** What the agent's `/info` says that stats depend on (the exporter's `AgentInfo` has these fields). */
+export interface StatsAgentFacts {
+  readonly endpoints: readonly string[]
+  readonly clientDropP0s: boolean
+  readonly obfuscationVersion: number
+  readonly peerTags: readonly string[]
+}
+
+/** One `/v0.6/stats` body, ready to send. */
+export interface StatsPayload {
+  readonly body: Buffer
+  /** `Datadog-Obfuscation-Version` to send with it: the resources in it were obfuscated here. */
+  readonly obfuscationVersion: number | undefined
+}
+
+/** What client-side stats computed so far (the exporter adds what it sent). */
+export interface StatsComputeHealth {
   /** Stats are computed now (enabled, and the agent takes them). */
   active: boolean
   /** P0 chunks are dropped before encoding (the agent's /info says `client_drop_p0s`). */
@@ -43,42 +53,32 @@ export interface ClientStatsHealth {
   /** SQL and Redis resources are obfuscated here (the agent's `obfuscation_version` is 1). */
   obfuscating: boolean
   spansCounted: number
-  payloadsSent: number
-  bytesSent: number
-  payloadsFailed: number
   /** Groups lost because one alone did not fit a payload. */
   groupsDropped: number
   /** Spans that went to the overflow group (`tracer_blocked_value`) past the group limit. */
   overflowSpans: number
   droppedP0Traces: number
   droppedP0Spans: number
-  lastError: string | undefined
 }
 
 /**
  * Client-side stats and P0 dropping, as libdatadog's trace exporter does them. The agent exporter hands
  * every chunk to `process` when it takes it off its queue (never on the request path): all of them count
- * in the stats, then rejected chunks are dropped when the agent allows it. Finished buckets go to
- * `PUT /v0.6/stats` every `flushIntervalMs` (unref'd timer) and at flush/shutdown.
+ * in the stats, then rejected chunks are dropped when the agent allows it. This class only computes:
+ * the exporter takes finished buckets as payloads (`takePayloads`) and sends them.
  */
 export class ClientStats {
   readonly #concentrator: StatsConcentrator
   readonly #meta: StatsPayloadMeta
-  readonly #intervalMs: number
   readonly #maxPayloadBytes: number
-  #transport: Transport | undefined
-  #headers: Record<string, string> = {}
-  #timeoutMs = 2000
-  #diagnostics: Diagnostics | undefined
+  readonly #diagnostics: Diagnostics | undefined
   #active = true
   #dropP0s = false
-  #timer: NodeJS.Timeout | undefined
   #sequence = 1
   #pendingTraces = 0
   #pendingSpans = 0
   #closed = false
-  readonly #sending = new Set<Promise<void>>()
-  readonly #health: ClientStatsHealth
+  readonly #health: StatsComputeHealth
 
   constructor(options: ClientStatsOptions) {
     this.#concentrator = new StatsConcentrator({
@@ -96,37 +96,25 @@ export class ClientStats {
       lang: 'nodejs',
       hostname: options.hostname ?? ''
     }
-    this.#intervalMs = options.flushIntervalMs ?? 10_000
     this.#maxPayloadBytes = options.maxPayloadBytes ?? 4 * 1024 * 1024
+    this.#diagnostics = options.diagnostics
     this.#health = {
       active: true,
       dropP0s: false,
       obfuscating: false,
       spansCounted: 0,
-      payloadsSent: 0,
-      bytesSent: 0,
-      payloadsFailed: 0,
       groupsDropped: 0,
       overflowSpans: 0,
       droppedP0Traces: 0,
-      droppedP0Spans: 0,
-      lastError: undefined
+      droppedP0Spans: 0
     }
-  }
-
-  /** Called once by the exporter: stats go out over its transport, with its headers. */
-  attach(transport: Transport, headers: Readonly<Record<string, string>>, diagnostics: Diagnostics, timeoutMs: number): void {
-    this.#transport = transport
-    this.#headers = { ...headers }
-    this.#diagnostics = diagnostics
-    this.#timeoutMs = timeoutMs
   }
 
   /**
    * What `/info` said (undefined: the agent has none). Stats stay on unless the agent is known not to
    * take them; P0 chunks are dropped only when it says `client_drop_p0s`.
    */
-  setAgent(info: AgentInfo | undefined): void {
+  setAgent(info: StatsAgentFacts | undefined): void {
     this.#active = info !== undefined && info.endpoints.includes(STATS_ENDPOINT)
     this.#dropP0s = this.#active && info?.clientDropP0s === true
     const reader = this.#concentrator.reader
@@ -154,7 +142,6 @@ export class ClientStats {
       // A bug of ours costs the stats of this chunk, never the trace.
       this.#diagnostics?.warn('stats-failed', 'computing client-side stats failed for a trace', err instanceof Error ? err.stack : String(err))
     }
-    this.#timer ??= setInterval(() => this.#tick(), this.#intervalMs).unref()
     if (!this.#dropP0s) return chunk
     const kept = keptOfP0(chunk)
     if (kept.length < chunk.length) {
@@ -189,89 +176,38 @@ export class ClientStats {
     return headers
   }
 
-  #tick(): void {
-    // The stats requests are the tracer's own: never traced, whatever context armed the timer.
-    this.#track(runSuppressed(() => this.#send(this.#concentrator.flush(false))))
-  }
-
-  #track(sending: Promise<void>): void {
-    // A bug of ours costs these stats at most, never an unhandled rejection in the app.
-    const settled: Promise<void> = sending
-      .catch((err: unknown) => this.#diagnostics?.warn('stats-failed', 'sending client-side stats failed unexpectedly', err instanceof Error ? err.stack : String(err)))
-      .finally(() => this.#sending.delete(settled))
-    this.#sending.add(settled)
-  }
-
-  /** Sends every bucket, the current partial one included. Never rejects; holds the event loop open while it runs. */
-  async flush(): Promise<void> {
-    const keepAlive = setInterval(noop, 60_000)
-    try {
-      this.#track(runSuppressed(() => this.#send(this.#concentrator.flush(true))))
-      await Promise.allSettled([...this.#sending])
-    } finally {
-      clearInterval(keepAlive)
-    }
-  }
-
-  /** Stops the timer; what is left was sent by the exporter's last flush. */
-  close(): void {
-    this.#closed = true
-    if (this.#timer !== undefined) clearInterval(this.#timer)
-    this.#timer = undefined
-  }
-
-  async #send(buckets: FlushedBucket[]): Promise<void> {
+  /**
+   * The buckets that are done as payloads to send (with `all`, the current partial bucket too, as at
+   * flush and shutdown). Obfuscated buckets go in payloads of their own, since the agent reads the
+   * obfuscation version from the request's header.
+   */
+  takePayloads(all: boolean): StatsPayload[] {
+    const buckets = this.#concentrator.flush(all)
     const health = this.#health
     for (const bucket of buckets) health.overflowSpans += bucket.overflowSpans
-    const transport = this.#transport
-    if (transport === undefined || buckets.length === 0) return
+    const out: StatsPayload[] = []
+    if (buckets.length === 0) return out
     for (const obfuscated of [false, true]) {
       const part = buckets.filter((b) => b.obfuscated === obfuscated)
       if (part.length === 0) continue
-      let encoded: { payloads: Buffer[]; droppedGroups: number }
       try {
-        encoded = encodeStatsPayloads(this.#meta, this.#sequence, part, this.#maxPayloadBytes)
+        const encoded = encodeStatsPayloads(this.#meta, this.#sequence, part, this.#maxPayloadBytes)
+        this.#sequence += encoded.payloads.length
+        health.groupsDropped += encoded.droppedGroups
+        for (const body of encoded.payloads) out.push({ body, obfuscationVersion: obfuscated ? STATS_OBFUSCATION_VERSION : undefined })
       } catch (err) {
         this.#diagnostics?.warn('stats-failed', 'encoding client-side stats failed; they were dropped', err instanceof Error ? err.stack : String(err))
-        continue
       }
-      this.#sequence += encoded.payloads.length
-      health.groupsDropped += encoded.droppedGroups
-      const headers = obfuscated ? { ...this.#headers, 'datadog-obfuscation-version': String(STATS_OBFUSCATION_VERSION) } : this.#headers
-      for (const body of encoded.payloads) await this.#sendOne(transport, headers, body)
     }
+    return out
   }
 
-  /** One payload, retried briefly on network errors, 408, 429 and 5xx. */
-  async #sendOne(transport: Transport, headers: Record<string, string>, body: Buffer): Promise<void> {
-    const health = this.#health
-    for (let attempt = 1; ; attempt++) {
-      let response: TransportResponse | undefined
-      let failure: string
-      try {
-        response = await transport.send(STATS_ENDPOINT, 'PUT', headers, body, this.#timeoutMs)
-        failure = `HTTP ${response.status}`
-      } catch (err) {
-        failure = err instanceof Error ? ((err as { code?: string }).code ?? err.message) : String(err)
-      }
-      const verdict = verdictFor(response?.status, '0.4')
-      if (verdict === Verdict.sent) {
-        health.payloadsSent++
-        health.bytesSent += body.length
-        health.lastError = undefined
-        return
-      }
-      if (verdict !== Verdict.retry || attempt >= 3 || this.#closed) {
-        health.payloadsFailed++
-        health.lastError = failure
-        this.#diagnostics?.warn('stats-send-failed', `sending client-side stats to the agent failed (${failure}); 10 s of stats were lost`)
-        return
-      }
-      await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, { deadlineMs: 0, baseDelayMs: 250, maxDelayMs: 1000 })).unref())
-    }
+  /** Stops counting; what is left was taken by the exporter's last flush. */
+  close(): void {
+    this.#closed = true
   }
 
-  health(): ClientStatsHealth {
+  health(): StatsComputeHealth {
     const reader = this.#concentrator.reader
     return {
       ...this.#health,

@@ -1,6 +1,6 @@
 import type { TracerConfig } from '../config/config.js'
 import type { Diagnostics } from '../base/diagnostics.js'
-import type { ExporterHealth } from '../export/agent-exporter.js'
+import type { ExporterHealth } from '../export/health.js'
 import type { HttpClientOptions } from '../integrations/client-span.js'
 import type { SpanContext } from '../model/span-context.js'
 import type { Span } from '../model/span-interface.js'

@@ -3,7 +3,9 @@ import { activeSpan, storage } from '../model/context.js'
 import { loadConfig, type TracerConfig } from '../config/config.js'
 import { Diagnostics } from '../base/diagnostics.js'
 import { registerExitFlush, unregisterExitFlush, type Flushable } from '../lifecycle/exit-hooks.js'
-import { AgentExporter, type ExporterHealth } from '../export/agent-exporter.js'
+import { MAX_TRACKED_OPEN_SPANS, OpenSpans } from '../lifecycle/open-spans.js'
+import { AgentExporter } from '../export/agent-exporter.js'
+import type { ExporterHealth } from '../export/health.js'
 import type { Exporter } from '../export/exporter.js'
 import { disableHttpClients, enableHttpClients } from '../integrations/client-instrumentation.js'
 import type { HttpClientOptions } from '../integrations/client-span.js'
@@ -72,9 +74,15 @@ export interface Tracer {
   inject(spanOrContext: Span | SpanContext, carrier: Record<string, unknown> | Headers): void
   /** Client spans and injected headers for outgoing fetch, undici and (where Node allows) node:http requests. */
   instrumentHttpClients(options?: HttpClientOptions): void
+  /**
+   * Sends the traces finished before the call. Resolves once they are sent or dropped, or after
+   * `flushTimeoutMs` (default 5000) whatever the agent does; what is still pending then stays queued.
+   * Never rejects.
+   */
   flush(): Promise<void>
+  /** Finishes the spans still open (marked `_dd.exit.unfinished: shutdown`), sends within `timeoutMs` (default 2000), and stops tracing. */
   shutdown(options?: { timeoutMs?: number }): Promise<void>
-  /** Counters of the agent exporter; undefined with a custom exporter. */
+  /** The exporter's counters: sent, dropped by reason, maybe delivered, queued; undefined when the exporter keeps none. */
   health(): ExporterHealth | undefined
   /** The tracer's own diagnostic logger: warnings print once, then at most once a minute. */
   readonly diagnostics: Diagnostics
@@ -94,7 +102,8 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   readonly #exporter: Exporter
   readonly #noopSpan: CoreSpan
   readonly #propagator: Propagator
-  #exitHooks = false
+  /** Spans started and not finished: an ending process finishes them, so their traces are sent. */
+  readonly #open: OpenSpans
   #rates: Readonly<Record<string, number>> = {}
   readonly #sampler: PrioritySampler
   readonly #spanSampler: SpanSampler | undefined
@@ -128,13 +137,14 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
         maxQueueSpans: config.maxQueueSpans,
         maxPayloadBytes: config.maxPayloadBytes,
         requestTimeoutMs: config.requestTimeoutMs,
+        flushTimeoutMs: config.flushTimeoutMs,
         protocolVersion: config.protocolVersion,
         retryDeadlineMs: config.retryDeadlineMs,
         retryMaxDelayMs: config.retryMaxDelayMs,
         discovery: config.agentDiscovery,
         // Fed by the exporter when it takes chunks off its queue, never on the request path.
         stats: config.statsComputation
-          ? new ClientStats({ service: config.service, env: config.env, version: config.version, runtimeId })
+          ? new ClientStats({ service: config.service, env: config.env, version: config.version, runtimeId, diagnostics: this.#diagnostics })
           : undefined,
         decorations: { service: config.service, globalMeta, processId: process.pid },
         diagnostics: this.#diagnostics,
@@ -143,6 +153,15 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
           this.#sampler.updateRates(rates)
         }
       })
+    this.#open = new OpenSpans(() =>
+      this.#diagnostics.warn(
+        'open-spans',
+        `more than ${MAX_TRACKED_OPEN_SPANS} spans are open at once (spans that are never finished?); the oldest are no longer finished and sent at exit`
+      )
+    )
+    // Installed now rather than at the first export: a signal that comes during the very first request
+    // must still send that request's trace. An exporter without `pending` holds nothing to send.
+    if (config.flushOnExit && config.enabled && 'pending' in this.#exporter) registerExitFlush(this)
     const noopTrace = new TraceState(0n, '', undefined, undefined, {})
     this.#noopSpan = new CoreSpan(this, noopTrace, 0n, 0n, undefined, '', config.service, '', '', 0)
     // A finished span ignores every operation: the disabled tracer's one shared span stays empty.
@@ -199,6 +218,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     const service = options?.service ?? parentService ?? this.config.service
     const span = new CoreSpan(this, trace, randomId(), parentId, parentService, name, service, options?.resource ?? name, options?.type ?? '', start)
     trace.open++
+    this.#open.add(span)
     if (trace.localRoot === undefined) trace.localRoot = span
     if (options?.tags !== undefined) span.setTags(options.tags)
     if (remote !== undefined) applyRemoteParent(span, remote, this.config.propagation)
@@ -333,6 +353,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   finishSpan(span: CoreSpan): void {
     const trace = span.trace
     trace.open--
+    this.#open.remove(span)
     let finished = trace.finished
     if (finished === undefined) {
       // The common web trace: its only span finishes. A one-element chunk costs ~56 bytes, where an
@@ -353,10 +374,6 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   #exportChunk(trace: TraceState, chunk: CoreSpan[]): void {
     if (trace.samplingPriority === undefined) this.decideSampling(trace, chunk[chunk.length - 1])
     if (this.#spanSampler !== undefined && (trace.samplingPriority ?? 1) <= 0) this.#spanSampler.sampleChunk(chunk)
-    if (!this.#exitHooks && this.config.flushOnExit) {
-      this.#exitHooks = true
-      registerExitFlush(this)
-    }
     try {
       this.#exporter.export(chunk)
     } catch (err) {
@@ -382,49 +399,58 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     }
   }
 
-  /** Counters of the agent exporter (undefined with a custom exporter). */
+  /** The exporter's counters; undefined when it keeps none. */
   health(): ExporterHealth | undefined {
-    return this.#exporter instanceof AgentExporter ? this.#exporter.health() : undefined
+    return this.#exporter.health?.()
   }
 
+  /** Spans are open, or the exporter holds traces to send. */
   get pending(): boolean {
-    return this.#exporter instanceof AgentExporter ? this.#exporter.pending : true
+    return this.#open.size > 0 || this.#exporter.pending === true
   }
 
-  /** Sends every trace finished before the call. Never rejects. */
+  /** Sends every trace finished before the call, waiting at most `flushTimeoutMs`. Never rejects. */
   async flush(): Promise<void> {
     try {
-      await this.#exporter.flush()
+      await this.#exporter.flush({ timeoutMs: this.config.flushTimeoutMs })
     } catch (err) {
       this.#diagnostics.warn('flush-failed', 'flushing traces failed', String(err))
     }
   }
 
   /**
-   * The exit flush: waits at most `timeoutMs` (its own timer holds the process that long) and does not
-   * let retries to a dead agent hold it any longer.
+   * The exit flush: waits at most `timeoutMs` (its own timer holds the process that long, even with an
+   * exporter that ignores the deadline). With `cut`, spans still open are first finished as they are,
+   * marked with it, so that their traces are sent too.
    */
-  async flushWithin(timeoutMs: number): Promise<void> {
+  async flushWithin(timeoutMs: number, cut?: string): Promise<void> {
+    if (cut !== undefined) this.#finishOpen(cut)
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs)
     })
-    const exporter = this.#exporter
-    let done = false
-    const flushing = (exporter instanceof AgentExporter ? exporter.flush({ holdOpen: false }) : exporter.flush()).then(
-      () => (done = true),
-      () => (done = true)
-    )
+    let flushing: Promise<void>
+    try {
+      flushing = this.#exporter.flush({ timeoutMs }).catch(() => undefined)
+    } catch {
+      flushing = Promise.resolve()
+    }
     await Promise.race([flushing, deadline])
     clearTimeout(timer)
     const health = this.health()
-    if (!done && health !== undefined && health.lastError !== undefined) {
+    if (health !== undefined && (health.queuedSpans > 0 || health.inFlightRequests > 0)) {
       // The retries that would have reported it outlive the process: say now what did not go out.
       this.#diagnostics.warn(
         'exit-unsent',
-        `exiting before traces reached the Datadog agent at ${this.config.url.href} (${health.lastError}); the traces still waiting are lost`
+        `exiting before traces reached the Datadog agent at ${this.config.url.href} (${health.lastError ?? 'no answer yet'}); the traces still waiting are lost`
       )
     }
+  }
+
+  /** Finishes the spans still open, marked with `cause`: the process or the tracer is ending. */
+  #finishOpen(cause: string): void {
+    const count = this.#open.finishAll(cause)
+    if (count > 0) this.#diagnostics.debug(`${count} spans were still open at ${cause}; they were finished and marked _dd.exit.unfinished`)
   }
 
   /** Sends what is left (waiting at most `timeoutMs`, default 2000), then stops tracing. Safe to call twice. */
@@ -432,6 +458,8 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     if (this.#shutdown) return
     this.#shutdown = true
     unregisterExitFlush(this)
+    // Once the exporter is closed nothing more is sent: spans still open go now, finished and marked.
+    this.#finishOpen('shutdown')
     disableHttpClients(this)
     try {
       await this.#exporter.shutdown(options?.timeoutMs ?? 2000)
