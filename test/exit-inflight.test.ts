@@ -24,11 +24,7 @@ test('SIGTERM during the first request of a real Express app: the trace arrives,
     () => 'answered',
     () => 'cut'
   )
-  const deadline = Date.now() + 5000
-  while (!app.lines.some((line) => line.inFlight === '/slow')) {
-    assert.ok(Date.now() < deadline, `the request never started: ${app.stderr()}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+  await app.linesUntil(() => app.lines.some((line) => line.inFlight === '/slow'), 'the request to be in flight', 5000)
   app.child.kill('SIGTERM')
   const [code, signal] = await exited
   assert.equal(signal, 'SIGTERM', `exit ${code} ${signal}: ${app.stderr()}`)

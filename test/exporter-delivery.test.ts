@@ -79,9 +79,9 @@ test('regression: an agent that answers after the client gave up receives each p
   traceMany(tracer, 'late', 3)
   const elapsed = await timed(() => tracer.flush())
   assert.ok(elapsed < 1500 + 250, `flush() took ${elapsed} ms`)
-  // The second attempt's late answer comes after both timeouts; the stored payloads are what counts.
-  await until(() => agent.payloads().length >= 2, 2000, 'both attempts to reach the agent')
-  await new Promise((resolve) => setTimeout(resolve, 400))
+  // flush() resolved once the tracer gave the payload up, so no attempt comes after these two; the intake
+  // stores a payload as it reads it, and answers late.
+  await until(() => agent.payloads().length >= 2, 2000, 'both attempts to be stored')
   assert.deepEqual([...receipts(agent).values()], [2, 2, 2], JSON.stringify([...receipts(agent)]))
   const h = tracer.health()!
   assert.equal(h.payloadsMaybeDelivered, 2, 'both attempts ended with the body written and no answer')
@@ -245,7 +245,7 @@ test('flush() resolves by its deadline whatever the agent does; what is pending 
   const tracer = tracerFor(t, agent.url, { requestTimeoutMs: 1000, flushTimeoutMs: 300 })
   traceMany(tracer, 'hung', 2)
   const elapsed = await timed(() => tracer.flush())
-  assert.ok(elapsed >= 250 && elapsed < 300 + 250, `flush() took ${elapsed} ms`)
+  assert.ok(elapsed >= 250 && elapsed < 300 + 450, `flush() took ${elapsed} ms`)
   let h = tracer.health()!
   assert.equal(h.flushTimeouts, 1)
   assert.equal(h.inFlightRequests, 1, 'still being sent')
@@ -255,7 +255,7 @@ test('flush() resolves by its deadline whatever the agent does; what is pending 
   const retrying = tracerFor(t, agent.url, { retryDeadlineMs: 60_000, flushTimeoutMs: 300 })
   traceMany(retrying, 'retrying', 2)
   const again = await timed(() => retrying.flush())
-  assert.ok(again < 300 + 250, `flush() took ${again} ms`)
+  assert.ok(again < 300 + 450, `flush() took ${again} ms`)
   h = retrying.health()!
   assert.equal(h.flushTimeouts, 1)
   assert.ok(h.retries >= 1)
