@@ -9,10 +9,8 @@ import type { ExporterHealth } from '../export/health.js'
 import type { Exporter } from '../export/exporter.js'
 import { disableHttpClients, enableHttpClients } from '../integrations/client-instrumentation.js'
 import type { HttpClientOptions } from '../integrations/client-span.js'
-import { randomId, traceIdHighHex } from '../model/ids.js'
-import { setOnHeaders, setOnObject, type HeaderSetter } from '../propagation/carrier.js'
-import { outgoingFromContext, outgoingFromSpan } from '../propagation/outgoing-context.js'
-import { Propagator } from '../propagation/propagator.js'
+import { randomId } from '../model/ids.js'
+import type { HeaderSetter } from '../propagation/carrier.js'
 import { applyRemoteParent } from '../propagation/remote-parent.js'
 import { PrioritySampler } from '../sampling/priority-sampler.js'
 import { SpanSampler } from '../sampling/span-sampler.js'
@@ -23,23 +21,11 @@ import { CoreSpan, coreSpan, TraceState, type SpanOwner } from '../model/span.js
 import type { Span } from '../model/span-interface.js'
 import { performance } from 'node:perf_hooks'
 import type { TracerOptions } from './options.js'
+import { continueTrace, newTrace } from './trace-start.js'
+import { TracePropagation } from './trace-propagation.js'
+import type { SpanCallback, SpanOptions, Tracer } from './tracer-api.js'
 
-/** Options of `startSpan` and `trace`. */
-export interface SpanOptions {
-  /** Default: the operation name. */
-  resource?: string
-  /** Default: the parent's service, else the tracer's. */
-  service?: string
-  /** `web`, `http`, `sql`, `cache`, `custom`, ... Default ''. */
-  type?: string
-  tags?: Readonly<Record<string, unknown>>
-  /** The parent: a span, a context extracted from another process, or null for a new trace. Default: the active span. */
-  childOf?: Span | SpanContext | null
-  /** Epoch milliseconds. Default: now. */
-  startTime?: number
-}
-
-export type SpanCallback<R> = (span: Span) => R
+export type { SpanCallback, SpanOptions, Tracer } from './tracer-api.js'
 
 // The global `performance` is a lazy getter and `timeOrigin` a getter too: both showed in request-path
 // profiles on Node 24 (bench/micro/server-span.mjs), so the module binding and a constant are used.
@@ -51,46 +37,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
 }
 
-/** A tracer: makes spans, keeps them in context, sends them to the agent. */
-export interface Tracer {
-  readonly config: TracerConfig
-  /** False when disabled (`DD_TRACE_ENABLED=false`) or shut down. */
-  readonly enabled: boolean
-  startSpan(name: string, options?: SpanOptions): Span
-  trace<R>(name: string, fn: SpanCallback<R>): R
-  trace<R>(name: string, options: SpanOptions, fn: SpanCallback<R>): R
-  activeSpan(): Span | undefined
-  withSpan<R>(span: Span, fn: () => R): R
-  /**
-   * The caller's context from request headers (lowercase names to values, as node's `req.headers`, or a
-   * fetch `Headers`) in the configured styles; null when there is none. Never throws.
-   */
-  extract(carrier: unknown): SpanContext | null
-  /**
-   * Writes the propagation headers of a span (or of a context from `extract`) into `carrier`: a plain
-   * object of header names to values, or a fetch `Headers`. Injecting a span makes its trace's sampling
-   * decision first, and locks it. Never throws.
-   */
-  inject(spanOrContext: Span | SpanContext, carrier: Record<string, unknown> | Headers): void
-  /** Client spans and injected headers for outgoing fetch, undici and (where Node allows) node:http requests. */
-  instrumentHttpClients(options?: HttpClientOptions): void
-  /**
-   * Sends the traces finished before the call. Resolves once they are sent or dropped, or after
-   * `flushTimeoutMs` (default 5000) whatever the agent does; what is still pending then stays queued.
-   * Never rejects.
-   */
-  flush(): Promise<void>
-  /** Finishes the spans still open (marked `_dd.exit.unfinished: shutdown`), sends within `timeoutMs` (default 2000), and stops tracing. */
-  shutdown(options?: { timeoutMs?: number }): Promise<void>
-  /** The exporter's counters: sent, dropped by reason, maybe delivered, queued; undefined when the exporter keeps none. */
-  health(): ExporterHealth | undefined
-  /** The tracer's own diagnostic logger: warnings print once, then at most once a minute. */
-  readonly diagnostics: Diagnostics
-}
-
-/** A new trace's propagated tags: none, and never written (TraceState.tags is read-only), so shared. */
-const NO_TRACE_TAGS: Record<string, string> = Object.freeze({})
-
 /**
  * Makes spans, keeps them in context and hands complete trace chunks to its exporter. Nothing here does
  * I/O: a finished chunk is queued, and the exporter sends it later.
@@ -101,7 +47,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   readonly #diagnostics: Diagnostics
   readonly #exporter: Exporter
   readonly #noopSpan: CoreSpan
-  readonly #propagator: Propagator
+  readonly #propagation: TracePropagation
   /** Spans started and not finished: an ending process finishes them, so their traces are sent. */
   readonly #open: OpenSpans
   #rates: Readonly<Record<string, number>> = {}
@@ -116,7 +62,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     this.diagnostics = this.#diagnostics
     for (const message of early) this.#diagnostics.warn(`config:${message}`, message)
     const config = this.config
-    this.#propagator = new Propagator(config.propagation)
+    this.#propagation = new TracePropagation(config.propagation, this.#diagnostics, (trace, span) => this.decideSampling(trace, span))
     runtimeId ??= randomUUID()
     const globalMeta: Record<string, string> = { language: 'javascript', 'runtime-id': runtimeId, ...config.tags }
     if (config.env !== undefined) globalMeta.env = config.env
@@ -192,7 +138,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     let parentService: string | undefined
     let remote: SpanContext | undefined
     if (parent === null || parent === undefined) {
-      trace = this.#newTrace(start)
+      trace = newTrace(timeOrigin + start, this.config.traceId128BitGeneration)
       parentId = 0n
       parentService = undefined
     } else if (parent instanceof CoreSpan) {
@@ -204,11 +150,11 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
       // too, through its traceId and spanId.
       const context = parent as SpanContext
       if (typeof context.traceId === 'bigint' && context.traceId !== 0n && typeof context.spanId === 'bigint') {
-        trace = this.#continueTrace(context)
+        trace = continueTrace(context)
         parentId = context.spanId
       } else {
         // A context with no trace id may still bring baggage or span links into the new trace.
-        trace = this.#newTrace(start)
+        trace = newTrace(timeOrigin + start, this.config.traceId128BitGeneration)
         parentId = 0n
       }
       parentService = undefined
@@ -223,26 +169,6 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     if (options?.tags !== undefined) span.setTags(options.tags)
     if (remote !== undefined) applyRemoteParent(span, remote, this.config.propagation)
     return span
-  }
-
-  /** `start` is the root span's performance.now(): reading the clock again for `_dd.p.tid` costs ~40 ns. */
-  #newTrace(start: number): TraceState {
-    return new TraceState(randomId(), this.config.traceId128BitGeneration ? traceIdHighHex(timeOrigin + start) : '', undefined, undefined, NO_TRACE_TAGS)
-  }
-
-  #continueTrace(context: SpanContext): TraceState {
-    const tags: Record<string, string> = {}
-    let decisionMaker: string | undefined
-    const incoming = context.traceTags
-    if (incoming !== undefined && incoming !== null) {
-      for (const key of Object.keys(incoming)) {
-        if (key === '_dd.p.dm') decisionMaker = incoming[key]
-        else if (key !== '_dd.p.tid' && key.startsWith('_dd.p.')) tags[key] = String(incoming[key])
-      }
-    }
-    const trace = new TraceState(context.traceId, typeof context.traceIdHigh === 'string' ? context.traceIdHigh : '', context.samplingPriority, context.origin, tags)
-    trace.decisionMaker = decisionMaker
-    return trace
   }
 
   /**
@@ -293,51 +219,16 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   }
 
   extract(carrier: unknown): SpanContext | null {
-    if (!this.config.enabled) return null
-    try {
-      return this.#propagator.extract(carrier)
-    } catch (err) {
-      this.#diagnostics.warn('extract-failed', 'reading trace headers failed; a new trace starts', String(err))
-      return null
-    }
+    return this.config.enabled ? this.#propagation.extract(carrier) : null
   }
 
   inject(spanOrContext: Span | SpanContext, carrier: Record<string, unknown> | Headers): void {
-    if (!this.config.enabled || carrier === null || typeof carrier !== 'object' || spanOrContext === null || typeof spanOrContext !== 'object') return
-    try {
-      if (typeof Headers === 'function' && carrier instanceof Headers) this.#inject(spanOrContext, carrier, setOnHeaders)
-      else this.#inject(spanOrContext, carrier as Record<string, unknown>, setOnObject)
-    } catch (err) {
-      this.#diagnostics.warn('inject-failed', 'writing trace headers failed; the request goes out without them', String(err))
-    }
+    if (this.config.enabled) this.#propagation.inject(spanOrContext, carrier)
   }
 
-  #inject<C>(spanOrContext: Span | SpanContext, carrier: C, set: HeaderSetter<C>): void {
-    if (spanOrContext instanceof CoreSpan) {
-      this.injectSpan(spanOrContext, carrier, set)
-      return
-    }
-    const outgoing = outgoingFromContext(spanOrContext as SpanContext)
-    if (outgoing !== undefined && !this.#propagator.inject(outgoing, carrier, set)) this.#tagsTooLong()
-  }
-
-  /**
-   * Writes `span`'s context with `set` (the client instrumentation's path). The sampling decision is
-   * made now if it was not, and locked: the next service acts on it, so it may not change.
-   */
+  /** Writes `span`'s context with `set` (the client instrumentation's path), deciding and locking its trace's sampling first. */
   injectSpan<C>(span: CoreSpan, carrier: C, set: HeaderSetter<C>): void {
-    const trace = span.trace
-    if (trace.traceId === 0n) return
-    if (trace.samplingPriority === undefined) this.decideSampling(trace, span)
-    trace.samplingLocked = true
-    if (!this.#propagator.inject(outgoingFromSpan(span), carrier, set)) this.#tagsTooLong()
-  }
-
-  #tagsTooLong(): void {
-    this.#diagnostics.warn(
-      'propagation:tags-too-long',
-      `x-datadog-tags would be longer than ${this.config.propagation.tagsHeaderMaxLength} characters (DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH); it was left out`
-    )
+    this.#propagation.injectSpan(span, carrier, set)
   }
 
   /**
