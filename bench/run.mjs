@@ -105,7 +105,7 @@ for (const node of nodes) {
 log()
 log('## encoding 1,000 traces × 10 spans into one payload (bench/micro/encode-traces.mjs; each output decoded and checked first)')
 log()
-log("Ours read the tracer's spans and apply the agent's normalization and SQL obfuscation as they write: finished")
+log("Ours read the tracer's spans and apply the agent's normalization as they write (SQL goes as written): finished")
 log("spans to bytes in one walk. dd-trace's path from finished spans to bytes has two steps: its span processor formats")
 log('each span (span_format.js: ids, times, tags split into meta and metrics, root and chunk tags) and its AgentEncoder')
 log('writes the formatted spans. "encoder only" times the AgentEncoder on formatted spans made beforehand (the strictest')

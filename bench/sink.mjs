@@ -3,7 +3,7 @@
 import http from 'node:http'
 
 const answer = JSON.stringify({ rate_by_service: { 'service:,env:': 1 } })
-// What a current agent says of itself (reference §1.7), so each tracer picks what it would pick against
+// What a current agent says of itself in `/info`, so each tracer picks what it would pick against
 // a real agent: dd-trace stays on v0.4, ours moves to v0.5. `--client-drop-p0s` makes it an agent that
 // lets clients compute stats and drop P0 traces (bench/micro/stats-p0.mjs).
 const info = JSON.stringify({

@@ -1,6 +1,6 @@
 import type { TransportResponse } from '../agent-client/transport.js'
 
-/** What the agent's `GET /info` said (reference §1.7); only the fields the tracer uses. */
+/** What the agent's `GET /info` said (its JSON document); only the fields the tracer uses. */
 export interface AgentInfo {
   readonly version: string | undefined
   readonly endpoints: readonly string[]

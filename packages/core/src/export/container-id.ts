@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
-// Container identity for the agent's tagging (reference §1.5), as libdatadog's entity_id reads it:
+// Container identity for the agent's tagging, as libdatadog's entity_id reads it:
 // a container id from /proc/self/cgroup, else the inode of the process's cgroup directory, sent as
 // `Datadog-Container-ID` and `Datadog-Entity-ID` (`ci-<id>` or `in-<inode>`).
 

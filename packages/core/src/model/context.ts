@@ -8,7 +8,7 @@ export type ContextStore = CoreSpan | typeof SUPPRESSED
 // One AsyncLocalStorage for the whole process, registered under a global symbol: every tracer, the
 // logger and the framework packages read the same context even when a bundle carries two copies of
 // core. One instance also matters for speed: on Node 24 the cost of `run` grows with the number of
-// AsyncLocalStorage instances (hotpath-costs.md, row 3).
+// AsyncLocalStorage instances (AsyncContextFrame copies every store on each `run`).
 const KEY = Symbol.for('@datadog-apm/core.context')
 const holder = globalThis as { [KEY]?: AsyncLocalStorage<ContextStore> }
 export const storage: AsyncLocalStorage<ContextStore> = (holder[KEY] ??= new AsyncLocalStorage<ContextStore>())

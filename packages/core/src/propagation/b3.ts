@@ -3,7 +3,7 @@ import type { OutgoingContext } from './outgoing-context.js'
 import { RemoteContext } from './remote-context.js'
 import { hex16 } from './id-text.js'
 
-// B3 (reference §4.3), off by default. Ids are 16 or 32 hex digits; `sampled` is 1/0 (`true`/`false`
+// B3 (multi-header and single `b3`), off by default. Ids are 16 or 32 hex digits; `sampled` is 1/0 (`true`/`false`
 // from old Zipkin clients too), debug (`d`, or `x-b3-flags: 1`) means USER_KEEP. A header with only a
 // sampling decision and no ids is not a context to continue, so it is ignored.
 const TRACE_ID = /^(?:[0-9a-f]{16}){1,2}$/

@@ -1,6 +1,6 @@
 import { listValue, type HeaderCarrier, type HeaderSetter } from './carrier.js'
 
-// W3C Baggage (reference §4.4). Keys are RFC 7230 tokens; values are percent-decoded on extract and
+// W3C Baggage (the W3C Baggage specification). Keys are RFC 7230 tokens; values are percent-decoded on extract and
 // percent-encoded on inject; `;properties` are ignored. A malformed member drops the whole header;
 // members past the item or byte limits are cut.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/

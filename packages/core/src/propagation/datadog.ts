@@ -3,7 +3,7 @@ import type { OutgoingContext } from './outgoing-context.js'
 import { decimalToU64 } from './id-text.js'
 import { hex16At, isPrintableAscii, isPropagatedTag, isTagRange, MAX_ORIGIN_LENGTH, RemoteContext } from './remote-context.js'
 
-// Datadog headers (reference §4.1): ids in decimal, the low 64 bits of the trace id only; the high half
+// Datadog headers (dd-trace's x-datadog-*): ids in decimal, the low 64 bits of the trace id only; the high half
 // travels as `_dd.p.tid` in x-datadog-tags.
 const PRIORITY = /^-?\d{1,4}$/
 

@@ -23,7 +23,7 @@ function sameTrace(a: RemoteContext, b: RemoteContext): boolean {
 }
 
 /**
- * tracecontext agreeing on the trace id with the context chosen first (reference §4.5): its span id
+ * tracecontext agreeing on the trace id with the context chosen first (as dd-trace merges them): its span id
  * wins (W3C headers are rewritten by proxies that do not know Datadog's), its tracestate is kept, and
  * the Datadog parent it replaces is remembered as `_dd.parent_id`.
  */

@@ -4,7 +4,7 @@ import type { OutgoingContext } from './outgoing-context.js'
 import { hex16At, isLowerHex, isPrintableAscii, isPropagatedTag, MAX_ORIGIN_LENGTH, RemoteContext } from './remote-context.js'
 import { MAX_TRACESTATE_VALUE_LENGTH, parseTracestate } from './tracestate.js'
 
-// W3C Trace Context (reference §4.2). Upper-case hex is accepted on extract, as dd-trace does; a
+// W3C Trace Context (traceparent and tracestate). Upper-case hex is accepted on extract, as dd-trace does; a
 // version other than 00 may carry a tail, version ff is invalid. Parsing is done with index and
 // character loops rather than regexes and splits: extract runs on every request (~4× faster, measured).
 const ZERO_16 = '0000000000000000'

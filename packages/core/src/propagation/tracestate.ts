@@ -1,5 +1,5 @@
-// The W3C tracestate list (reference §4.2): read by the tracecontext extractor, and by whoever forwards a
-// caller's tracestate as is. Its own file, so the context types need not import a header format.
+// The W3C tracestate list (W3C Trace Context, section 3.3): read by the tracecontext extractor, and by
+// whoever forwards a caller's tracestate as is. Its own file, so the context types need not import a header format.
 
 /** W3C: at most 32 list members in tracestate. */
 export const MAX_TRACESTATE_MEMBERS = 32

@@ -34,7 +34,7 @@ const NO_AGENT_RATE: AgentRate = { rate: 1, threshold: keepThreshold(1), decisio
 const MAX_CACHED_SERVICES = 1000
 
 /**
- * Decides a trace's sampling priority the way Datadog tracers do (reference §5.2): the first matching
+ * Decides a trace's sampling priority the way Datadog tracers do: the first matching
  * rule (USER_KEEP or USER_REJECT, mechanism 3, behind the rate limiter), else the agent's rate for the
  * root's service (AUTO_KEEP or AUTO_REJECT, mechanism 1, or 0 with no rate from the agent). Manual and
  * upstream decisions arrive with the priority already set and are left alone. The rates applied go on
@@ -105,7 +105,7 @@ export class PrioritySampler {
 
   #set(trace: TraceState, priority: number, decisionMaker: string): void {
     trace.samplingPriority = priority
-    // `_dd.p.dm` travels with kept traces only (reference §5.2); one that came from upstream stays.
+    // `_dd.p.dm` travels with kept traces only; one that came from upstream stays.
     trace.decisionMaker = priority > 0 ? (trace.decisionMaker ?? decisionMaker) : undefined
   }
 

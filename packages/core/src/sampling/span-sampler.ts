@@ -36,7 +36,7 @@ class CompiledSpanRule {
 }
 
 /**
- * Single-span sampling (reference §5.3): in a trace the tracer does not keep, spans matching a rule get
+ * Single-span sampling (DD_SPAN_SAMPLING_RULES): in a trace the tracer does not keep, spans matching a rule get
  * `_dd.span_sampling.*` metrics, and the agent keeps those spans although it drops the trace. Each span
  * is looked at once, when its chunk leaves; the first rule that matches it decides.
  */
