@@ -181,7 +181,9 @@ async function resetBeforeBody(t: Ctx): Promise<{ url: string; requests: () => n
 
 test('not sent: a connection reset before the whole body was written is retried; the agent gets the payload once', async (t) => {
   const agent = await resetBeforeBody(t)
-  const tracer = tracerFor(t, agent.url, { agentDiscovery: false, protocolVersion: '0.4' })
+  // A long request timeout: on a loaded machine the ~900 KB body may take longer than the default 300 ms
+  // to write, and a timeout before its last byte would be one more (rightful) not-sent retry.
+  const tracer = tracerFor(t, agent.url, { agentDiscovery: false, protocolVersion: '0.4', requestTimeoutMs: 5000 })
   // About 900 KB, one payload (under the 1 MiB threshold): written in pieces over many turns, so the
   // reset comes long before the last byte.
   for (let i = 0; i < 90; i++) tracer.trace('big', { resource: `big-${i}`, tags: { blob: 'x'.repeat(10_000) } }, () => {})

@@ -131,7 +131,9 @@ test('a slow agent (10 s answers): requests time out and are sent once more, the
   t.after(() => clearInterval(sampler))
   const started = Date.now()
   await hit(appPort, '/slow', 300)
-  assert.ok(Date.now() - started < 3000, `300 requests took ${Date.now() - started} ms`)
+  // Had any request waited on the agent, the 300 would take at least its 10 s; the bound leaves room
+  // for a loaded machine (3.6 s seen with other jobs on both cores).
+  assert.ok(Date.now() - started < 8000, `300 requests took ${Date.now() - started} ms`)
   await tracer.flush()
   clearInterval(sampler)
   assert.ok(maxInFlight <= 2, `${maxInFlight} requests in flight`)
