@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { test } from 'node:test'
 import { startAgent, type Agent, type AgentOptions } from '@datadog-apm/agent'
 import { createTracer, type Tracer, type TracerOptions } from '@datadog-apm/core'
+import { until } from './support/until.js'
 
 // The delivery rules against a real misbehaving agent on loopback (the intake's faults, or a raw TCP
 // server where the intake cannot misbehave that way): how many times the agent received each payload,
@@ -58,15 +59,6 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   const started = Date.now()
   await fn()
   return Date.now() - started
-}
-
-/** Waits until `condition` holds, or fails after `timeoutMs`. */
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 test('regression: an agent that answers after the client gave up receives each payload at most twice, and flush() ends by its deadline', async (t) => {

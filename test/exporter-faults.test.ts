@@ -10,6 +10,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { startAgent, type Agent, type AgentOptions } from '@datadog-apm/agent'
 import { createTracer, type Tracer, type TracerOptions } from '@datadog-apm/core'
+import { until } from './support/until.js'
 
 // The agent misbehaves (down, slow, 413, 5xx, garbage, resets, a vanished socket); a real node:http app
 // traced with tracer.trace keeps answering every request, memory stays bounded, nothing finished is lost
@@ -92,13 +93,15 @@ test('agent down, then up: the app never waits, traces retried inside the deadli
   const probe = await startAgent()
   const port = probe.port
   await probe.close()
-  const tracer = tracerFor(t, `http://127.0.0.1:${port}`, { maxQueueSpans: 2000 })
+  // A retry deadline far longer than the app needs to serve its requests on any machine: had a request
+  // waited on its trace's delivery, it would have waited that long.
+  const tracer = tracerFor(t, `http://127.0.0.1:${port}`, { maxQueueSpans: 2000, retryDeadlineMs: 30_000 })
   const appPort = await app(t, tracer)
 
   const started = Date.now()
   await hit(appPort, '/down', 100)
-  assert.ok(Date.now() - started < 3000, 'the app answered while the agent was down')
-  await new Promise((resolve) => setTimeout(resolve, 150))
+  assert.ok(Date.now() - started < 15_000, 'the app answered while the agent was down')
+  await until(() => tracer.health()!.retries > 0, 5000, 'a retry of the refused sends')
   const down = tracer.health()!
   assert.ok(down.retries > 0, 'sends were retried')
   assert.equal(down.tracesSent, 0)
@@ -108,7 +111,7 @@ test('agent down, then up: the app never waits, traces retried inside the deadli
   const agent = await withAgent(t, { port })
   await hit(appPort, '/after', 50)
   await tracer.flush()
-  // Within the 4 s retry deadline the agent came back: the traces made while it was down arrive too.
+  // Within the retry deadline the agent came back: the traces made while it was down arrive too.
   assert.equal(byResource(agent, 'GET /after'), 50, 'nothing finished after recovery is lost')
   assert.equal(byResource(agent, 'GET /down'), 100, 'traces retried across the outage arrive')
   assertAccounted(tracer, 150)
@@ -250,8 +253,7 @@ test('the Unix socket removed and recreated: sends fail meanwhile, are retried, 
   await tracer.flush()
   await agent.faults.removeSocket()
   await hit(appPort, '/gone', 30)
-  await new Promise((resolve) => setTimeout(resolve, 200))
-  assert.match(tracer.health()!.lastError ?? '', /ENOENT/)
+  await until(() => /ENOENT/.test(tracer.health()!.lastError ?? ''), 5000, 'a send failing on the missing socket')
   await agent.faults.restoreSocket()
   await tracer.flush()
   assert.equal(byResource(agent, 'GET /before'), 5)
@@ -315,7 +317,7 @@ test('a changed Datadog-Agent-State makes the tracer read /info again', async (t
   agent.setInfo({ clientDropP0s: true, endpoints: ['/v0.4/traces', '/info'] })
   tracer.trace('two', () => {})
   await tracer.flush()
-  await new Promise((resolve) => setTimeout(resolve, 50))
-  assert.equal(tracer.health()!.agent?.clientDropP0s, true)
+  // The new state comes with the answer to 'two'; /info is read again after it.
+  await until(() => tracer.health()!.agent?.clientDropP0s === true, 5000, '/info read again')
   assert.equal(tracer.health()!.protocolVersion, '0.4')
 })
