@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { PropagationConfig, PropagationOptions } from '../propagation/styles.js'
+import type { HttpClientOptions } from './http-client-options.js'
+import { resolveIntegrations, resolveNaming, type IntegrationsConfig, type IntegrationsOptions, type NamingConfig, type NamingOptions } from './integrations.js'
 import type { SamplingRule, SpanSamplingRule } from '../sampling/sampling-rules.js'
 import { booleanText, envBoolean, envEntry, envInteger, envText, warnIfBothSet, type Env, type Warn } from './env.js'
 import { resolveHttpClientConfig, resolveHttpServerConfig, type HttpClientConfig, type HttpServerConfig } from './http-config.js'
@@ -13,10 +15,10 @@ export type TagValue = string | number | boolean
 
 /**
  * The settings of `createTracer` that have a variable or a default to resolve (the tracer's own options
- * add the exporter, the diagnostic sink and client instrumentation). Every field is optional; each one
+ * add the exporter and the diagnostic sink). Every field is optional; each one
  * wins over its variables.
  */
-export interface ConfigOptions {
+export interface ConfigOptions extends NamingOptions {
   /**
    * Service name. Env `DD_SERVICE` (`DD_SERVICE_NAME`, `OTEL_SERVICE_NAME`), else `service:` in
    * `DD_TAGS` or `service.name` in `OTEL_RESOURCE_ATTRIBUTES`; default: the `name` in the working
@@ -95,6 +97,10 @@ export interface ConfigOptions {
    * default true.
    */
   openTelemetry?: boolean
+  /** Trace outgoing fetch/undici (and node:http where Node allows) requests, as `tracer.instrumentHttpClients(options)`. Default false. */
+  httpClients?: boolean | HttpClientOptions
+  /** Each integration turned off (`false`) or given its options; `integrations.http` is `httpClients`. */
+  integrations?: IntegrationsOptions
 }
 
 /** Options after merging over the environment, checked once; frozen. */
@@ -132,6 +138,8 @@ export interface TracerConfig {
   readonly httpServer: HttpServerConfig
   /** Defaults of outgoing request spans, from `DD_TRACE_HTTP_CLIENT_ERROR_STATUSES`. */
   readonly httpClient: HttpClientConfig
+  readonly integrations: IntegrationsConfig
+  readonly naming: NamingConfig
 }
 
 const DEFAULT_SOCKET = '/var/run/datadog/apm.socket'
@@ -310,7 +318,9 @@ export function resolveConfig(options: ConfigOptions, env: Env, warn: Warn, cwd:
         ? envBoolean(env, ['DD_TRACE_OTEL_ENABLED'], true, warn)
         : !booleanText('OTEL_SDK_DISABLED', otelSdkDisabled, false, warn)),
     httpServer: resolveHttpServerConfig(env, warn),
-    httpClient: resolveHttpClientConfig(env, warn)
+    httpClient: resolveHttpClientConfig(env, warn),
+    integrations: resolveIntegrations(options.integrations, options.httpClients, env, warn),
+    naming: resolveNaming(options, env, warn)
   })
 }
 

@@ -1,40 +1,9 @@
-import { isSuppressed } from '../model/context.js'
 import type { HeaderSetter } from '../propagation/carrier.js'
 import type { CoreSpan } from '../model/span.js'
-import type { TracerConfig } from '../config/config.js'
+import type { HttpClientOptions } from '../config/http-client-options.js'
+import { startClientSpan, type ClientSpanOwner } from './client-operation.js'
 
-/** Options of `tracer.instrumentHttpClients(options)` / `createTracer({ httpClients })`. Every field is optional. */
-export interface HttpClientOptions {
-  /**
-   * Whether to add trace headers to a request, given its URL without the query
-   * (`https://api.example.com:8443/v1/users`). Return false for third parties that must not see your
-   * trace ids. Default: every request. A filter that throws counts as false.
-   */
-  propagationFilter?: (url: string) => boolean
-  /** Requests neither traced nor given headers, by the same URL. Default: none. */
-  skip?: (url: string) => boolean
-  /** True when a status marks the client span as failed. Env `DD_TRACE_HTTP_CLIENT_ERROR_STATUSES`; default 400-499. */
-  validateStatus?: (status: number) => boolean
-  /** Service of the client spans. Default: the parent span's, else the tracer's. */
-  service?: string
-  /**
-   * On Node versions without the `http.client.request.created` diagnostics channel (before 22.12 and
-   * 23.2, so Node 20), wrap `http.request`/`http.get`/`https.request`/`https.get` so node:http calls get
-   * client spans and headers. Default false: there, node:http is left alone. Newer Node needs no
-   * wrapping and ignores this.
-   */
-  patchNodeHttp?: boolean
-}
-
-/** What the client instrumentation needs from the tracer. */
-export interface ClientSpanOwner {
-  readonly config: TracerConfig
-  readonly enabled: boolean
-  readonly diagnostics: { warn(kind: string, message: string, detail?: string): void }
-  startSpan(name: string, options: { service?: string; type?: string; resource?: string }): CoreSpan
-  /** Writes the span's context with `set`, locking the trace's sampling decision. */
-  injectSpan<C>(span: CoreSpan, carrier: C, set: HeaderSetter<C>): void
-}
+export type { ClientSpanOwner, HttpClientOptions }
 
 const STATUS_TEXT: string[] = Array.from({ length: 1000 }, (_, i) => String(i))
 const DEFAULT_ERROR_STATUSES = (status: number): boolean => status >= 400 && status < 500
@@ -86,19 +55,16 @@ export class HttpClientTracing {
    * exporter's own request, skipped by the user). `url` has no query and no credentials.
    */
   start(component: string, method: string, url: string, host: string, port: number): CoreSpan | undefined {
-    const owner = this.owner
-    if (!owner.enabled || isSuppressed()) return undefined
-    if (this.#skip !== undefined && this.#call(this.#skip, url, 'skip')) return undefined
-    const span = owner.startSpan('http.request', this.#spanOptions)
+    // The user's skip callback never sees the requests of a tracer that is off.
+    if (this.#skip !== undefined && this.owner.enabled && this.#call(this.#skip, url, 'skip')) return undefined
+    const span = startClientSpan(this.owner, 'http.request', this.#spanOptions, component)
+    if (span === undefined) return undefined
     span.resource = method
     const meta = span.meta
-    meta['span.kind'] = 'client'
-    meta.component = component
     meta['http.method'] = method
     meta['http.url'] = url
     meta['out.host'] = host
     span.metrics['network.destination.port'] = port
-    span.metrics['_dd.measured'] = 1
     return span
   }
 

@@ -1,7 +1,6 @@
 import type { DiagnosticSink } from '../base/diagnostics.js'
 import type { ConfigOptions } from '../config/config.js'
 import type { Exporter } from '../export/exporter.js'
-import type { HttpClientOptions } from '../integrations/client-span.js'
 
 /**
  * Options of `createTracer`. Every field is optional; each one wins over its `DD_*` variable. The
@@ -9,8 +8,6 @@ import type { HttpClientOptions } from '../integrations/client-span.js'
  * parts, which the layers below config know nothing of.
  */
 export interface TracerOptions extends ConfigOptions {
-  /** Trace outgoing fetch/undici (and node:http where Node allows) requests, as `tracer.instrumentHttpClients(options)`. Default false. */
-  httpClients?: boolean | HttpClientOptions
   /** Replaces the agent exporter (tests use the in-memory one from `@datadog-apm/core/testing`). */
   exporter?: Exporter
   /** Where warnings go; default stderr. */

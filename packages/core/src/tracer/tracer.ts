@@ -7,7 +7,8 @@ import { MAX_TRACKED_OPEN_SPANS, OpenSpans } from '../lifecycle/open-spans.js'
 import { AgentExporter } from '../export/agent-exporter.js'
 import type { ExporterHealth } from '../export/health.js'
 import type { Exporter } from '../export/exporter.js'
-import { disableHttpClients, enableHttpClients } from '../integrations/client-instrumentation.js'
+import { enableHttpClients } from '../integrations/client-instrumentation.js'
+import { disableIntegrations, enableIntegrations } from '../integrations/registry.js'
 import type { HttpClientOptions } from '../integrations/client-span.js'
 import { randomId } from '../model/ids.js'
 import type { HeaderSetter } from '../propagation/carrier.js'
@@ -112,10 +113,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     this.#noopSpan = new CoreSpan(this, noopTrace, 0n, 0n, undefined, '', config.service, '', '', 0)
     // A finished span ignores every operation: the disabled tracer's one shared span stays empty.
     this.#noopSpan.duration = 0
-    const httpClients = options.httpClients
-    if (httpClients !== undefined && httpClients !== false && config.enabled) {
-      this.instrumentHttpClients(httpClients === true ? undefined : httpClients)
-    }
+    if (config.enabled) enableIntegrations(this, config.integrations)
   }
 
   get enabled(): boolean {
@@ -351,7 +349,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     unregisterExitFlush(this)
     // Once the exporter is closed nothing more is sent: spans still open go now, finished and marked.
     this.#finishOpen('shutdown')
-    disableHttpClients(this)
+    disableIntegrations(this)
     try {
       await this.#exporter.shutdown(options?.timeoutMs ?? 2000)
     } catch (err) {
