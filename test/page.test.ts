@@ -64,7 +64,8 @@ before(async () => {
   demo.stderr?.on('data', (chunk: Buffer) => demoOutput.push(chunk.toString()))
   const lines = createInterface({ input: demo.stdout as NodeJS.ReadableStream })
   pageUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the demo did not print its page URL:\n${demoOutput.join('\n')}`)), 40_000)
+    // The api starts a PGlite database first: allow the services' own 60 s start limit.
+    const timer = setTimeout(() => reject(new Error(`the demo did not print its page URL:\n${demoOutput.join('\n')}`)), 90_000)
     lines.on('line', (line) => {
       demoOutput.push(line)
       const match = /^open (http:\/\/127\.0\.0\.1:\d+\/) /.exec(line)
@@ -182,6 +183,15 @@ test('a click opens the waterfall: bars nest as the spans do, errors show their 
   const stack = await page.textContent('#span-detail pre.stack')
   assert.match(stack ?? '', /^\w*Error: .+\n\s+at /)
   await page.screenshot({ path: join(artifacts, 'page.png'), fullPage: true })
+})
+
+test("a product page's waterfall shows the api's inventory query with its statement", async () => {
+  await page.goto(pageUrl)
+  await page.click('tr.trace-row:has-text("GET /shop/products/:id")')
+  await page.waitForSelector('.span-row[data-service="api-postgres"]')
+  const text = (await page.textContent('.span-row[data-service="api-postgres"]')) ?? ''
+  assert.match(text, /pg\.query/)
+  assert.match(text, /SELECT stock FROM inventory WHERE product_id = \?/)
 })
 
 test('the summary lists requests, errors and latency per service and resource', async () => {

@@ -71,6 +71,18 @@ function checkTrace(label, expected, trace) {
   problems.push(...checkErrorMark(`${label}: api`, expected.api, api))
   const parent = spans.find((s) => s.span_id === api.parent_id)
   if (parent === undefined || parent.service !== 'web') problems.push(`${label}: the api span's parent is not a web span`)
+  // The api's database queries: children of its request span, with their statement as the resource.
+  const queries = spans.filter((s) => s.type === 'sql')
+  const wanted = expected.api.queries ?? []
+  if (queries.length !== wanted.length) problems.push(`${label}: ${queries.length} database spans, expected ${wanted.length}`)
+  wanted.forEach((query, i) => {
+    const span = queries[i]
+    if (span === undefined) return
+    if (span.name !== query.name || span.service !== query.service || span.resource !== query.resource) {
+      problems.push(`${label}: database span ${span.name} ${span.service} "${span.resource}", expected ${query.name} ${query.service} "${query.resource}"`)
+    }
+    if (span.parent_id !== api.span_id) problems.push(`${label}: the ${span.name} span's parent is not the api request span`)
+  })
   return problems
 }
 

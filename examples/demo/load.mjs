@@ -2,10 +2,13 @@
 // with what its trace must look like once it has reached the intake.
 import { request } from 'node:http'
 
+// An inventory read is one query to the api's PostgreSQL.
+const INVENTORY_QUERY = { name: 'pg.query', service: 'api-postgres', resource: 'SELECT stock FROM inventory WHERE product_id = ?' }
+
 const product = (id) => ({
   method: 'GET', path: `/shop/products/${id}`, status: 200,
   web: { resource: 'GET /shop/products/:id', error: 0 },
-  api: { resource: 'GET /inventory/:id', status: '200', error: 0 }
+  api: { resource: 'GET /inventory/:id', status: '200', error: 0, queries: [INVENTORY_QUERY] }
 })
 
 export const REQUESTS = [
@@ -13,7 +16,7 @@ export const REQUESTS = [
   {
     method: 'GET', path: '/shop/products/999', status: 404,
     web: { resource: 'GET /shop/products/:id', error: 0 },
-    api: { resource: 'GET /inventory/:id', status: '404', error: 0 }
+    api: { resource: 'GET /inventory/:id', status: '404', error: 0, queries: [INVENTORY_QUERY] }
   },
   ...[1, 2].map(() => ({
     method: 'GET', path: '/shop/checkout', status: 200, slowMs: 250,

@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { paint } from './style.mjs'
 
-const READY_TIMEOUT_MS = 20_000
+// The api starts its PGlite database first: seconds of CPU the first time on a busy 2-core machine.
+const READY_TIMEOUT_MS = 60_000
 const STOP_TIMEOUT_MS = 10_000
 
 export async function startService({ name, script, env, color, print }) {

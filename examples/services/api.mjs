@@ -1,11 +1,14 @@
 // The demo's back service: a Fastify 5 app traced by @datadog-apm/fastify, logging through Fastify's
-// own logger (pino) with @datadog-apm/logger's pinoMixin, so each line carries its trace ids. Run on its
-// own with   DD_SERVICE=api PORT=3001 node examples/services/api.mjs
+// own logger (pino) with @datadog-apm/logger's pinoMixin, so each line carries its trace ids. Its
+// inventory lives in PostgreSQL, served in this process by PGlite on a loopback port and queried with
+// pg, which instrumentPg traces. Run on its own with   DD_SERVICE=api PORT=3001 node examples/services/api.mjs
 import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify, { LogController } from 'fastify'
-import { tracer } from '@datadog-apm/core'
+import pg from 'pg'
+import { instrumentPg, tracer } from '@datadog-apm/core'
 import { datadogPlugin } from '@datadog-apm/fastify'
 import { pinoMixin } from '@datadog-apm/logger'
+import { startInventoryDatabase } from './inventory-db.mjs'
 import { reportOnShutdown } from './shutdown.mjs'
 
 // Fastify logs each request twice; the line it writes before any hook runs is dropped, so every line
@@ -14,15 +17,18 @@ class RequestEndLogs extends LogController {
   incomingRequest() {}
 }
 
+instrumentPg(pg)
+
+const database = await startInventoryDatabase()
+const pool = new pg.Pool({ connectionString: database.connectionString, max: 4 })
+
 const app = Fastify({ logger: { mixin: pinoMixin() }, logController: new RequestEndLogs() })
 await app.register(datadogPlugin)
 
 app.get('/inventory/:id', async (request, reply) => {
-  const id = Number(request.params.id)
-  const stock = await tracer.trace('inventory.lookup', { type: 'sql', resource: 'SELECT stock FROM inventory WHERE product_id = ?' }, async () => {
-    await sleep(2)
-    return id >= 1 && id <= 100 ? (id * 7) % 11 : undefined
-  })
+  const id = Number.parseInt(request.params.id, 10)
+  const { rows } = Number.isSafeInteger(id) ? await pool.query('SELECT stock FROM inventory WHERE product_id = $1', [id]) : { rows: [] }
+  const stock = rows[0]?.stock
   if (stock === undefined) {
     request.log.warn({ productId: id }, 'no such product')
     return reply.code(404).send({ error: 'no such product' })
@@ -53,4 +59,8 @@ app.post('/payments', async (request) => {
 
 const address = await app.listen({ port: Number(process.env.PORT ?? 3001), host: '127.0.0.1' })
 app.log.info({ url: address, port: app.server.address().port }, 'api listening')
-reportOnShutdown('api', tracer, () => app.close())
+reportOnShutdown('api', tracer, async () => {
+  await app.close()
+  await pool.end()
+  await database.close()
+})
