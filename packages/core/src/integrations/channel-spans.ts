@@ -19,6 +19,11 @@ export interface OperationContext {
 }
 
 /** Makes the span of one operation from the driver's context, or returns undefined (none to make). */
+/** A field of a channel's context when it is a number (a port), else undefined. */
+export const numberField = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined)
+/** A field of a channel's context when it is a string, else undefined. */
+export const stringField = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined)
+
 export type SpanFactory = (context: OperationContext) => CoreSpan | undefined
 
 function onError(context: OperationContext): void {

@@ -1,9 +1,8 @@
 import type { DatabaseIntegrationOptions } from '../config/integrations.js'
-import { activeSpan } from '../model/context.js'
 import type { CoreSpan } from '../model/span.js'
 import { ChannelSpans, type OperationContext } from './channel-spans.js'
 import { DATABASE_KINDS, DatabaseTracing, type IntegrationOwner } from './database-span.js'
-import { rawCommand } from './redis-command.js'
+import { redisCommandSpan, redisConnectSpan } from './redis-command.js'
 
 // ioredis ≥ 5.11 publishes these TracingChannels itself (built/tracing.js); older versions publish
 // nothing and are not traced. A command is published once, when it is written, MULTI, EXEC and the
@@ -16,23 +15,13 @@ export const IOREDIS_CHANNELS = {
 
 let tracing: DatabaseTracing | undefined
 
-const port = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined)
-const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined)
-
 /** The resource keeps the caller's casing (`get`), as dd-trace's does; the raw command is upper case. */
 function commandSpan(context: OperationContext): CoreSpan | undefined {
-  const t = tracing
-  if (t === undefined) return undefined
-  const command = text(context.command) ?? ''
-  const span = t.start(command, text(context.serverAddress), port(context.serverPort), undefined)
-  if (span !== undefined) span.meta['redis.raw_command'] = rawCommand(command, context.args, 0)
-  return span
+  return redisCommandSpan(tracing, context, 0)
 }
 
 function connectSpan(context: OperationContext): CoreSpan | undefined {
-  const t = tracing
-  if (t === undefined || activeSpan() === undefined) return undefined
-  return t.start('connect', text(context.serverAddress), port(context.serverPort), undefined, 'redis.connect')
+  return redisConnectSpan(tracing, context)
 }
 
 const channels = [new ChannelSpans(IOREDIS_CHANNELS.command, commandSpan, false), new ChannelSpans(IOREDIS_CHANNELS.connect, connectSpan, false)]

@@ -1,7 +1,7 @@
 import type { DatabaseIntegrationOptions } from '../config/integrations.js'
 import { activeSpan } from '../model/context.js'
 import type { CoreSpan } from '../model/span.js'
-import { ChannelSpans, type OperationContext } from './channel-spans.js'
+import { ChannelSpans, numberField, stringField, type OperationContext } from './channel-spans.js'
 import { DATABASE_KINDS, DatabaseTracing, type IntegrationOwner } from './database-span.js'
 
 // mysql2 ≥ 3.20 publishes these TracingChannels itself (lib/tracing.js); older versions publish nothing
@@ -15,22 +15,19 @@ export const MYSQL2_CHANNELS = {
 
 let tracing: DatabaseTracing | undefined
 
-const port = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined)
-const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined)
-
 /** `query()` gives the SQL with its values formatted in, as dd-trace's resource; `execute()` keeps `?`. */
 function statementSpan(context: OperationContext): CoreSpan | undefined {
   const t = tracing
   if (t === undefined) return undefined
-  return t.start(text(context.query) ?? '', text(context.serverAddress), port(context.serverPort), text(context.database))
+  return t.start(stringField(context.query) ?? '', stringField(context.serverAddress), numberField(context.serverPort), stringField(context.database))
 }
 
 /** A handshake inside a traced operation; one with no active span (a pool warming up) starts no trace. */
 function connectSpan(context: OperationContext): CoreSpan | undefined {
   const t = tracing
   if (t === undefined || activeSpan() === undefined) return undefined
-  const span = t.start('connect', text(context.serverAddress), port(context.serverPort), text(context.database), 'mysql.connect')
-  const user = text(context.user)
+  const span = t.start('connect', stringField(context.serverAddress), numberField(context.serverPort), stringField(context.database), 'mysql.connect')
+  const user = stringField(context.user)
   if (span !== undefined && user !== undefined && user !== '') span.meta['db.user'] = user
   return span
 }
@@ -38,7 +35,7 @@ function connectSpan(context: OperationContext): CoreSpan | undefined {
 function acquireSpan(context: OperationContext): CoreSpan | undefined {
   const t = tracing
   if (t === undefined) return undefined
-  return t.start('mysql2.pool.acquire', text(context.serverAddress), port(context.serverPort), text(context.database), 'mysql2.pool.acquire')
+  return t.start('mysql2.pool.acquire', stringField(context.serverAddress), numberField(context.serverPort), stringField(context.database), 'mysql2.pool.acquire')
 }
 
 // Query and pool callbacks run in the caller's context: mysql2 calls them from the socket's data event

@@ -1,9 +1,8 @@
 import type { DatabaseIntegrationOptions } from '../config/integrations.js'
-import { activeSpan } from '../model/context.js'
 import type { CoreSpan } from '../model/span.js'
-import { ChannelSpans, type OperationContext } from './channel-spans.js'
+import { ChannelSpans, numberField, stringField, type OperationContext } from './channel-spans.js'
 import { DATABASE_KINDS, DatabaseTracing, type IntegrationOwner } from './database-span.js'
-import { rawCommand } from './redis-command.js'
+import { redisCommandSpan, redisConnectSpan } from './redis-command.js'
 
 // node-redis (`@redis/client` ≥ 5.12) publishes these TracingChannels itself (dist/lib/client/tracing.js);
 // older versions publish nothing and are not traced. Commands of a pipeline are published one by one,
@@ -17,23 +16,15 @@ export const NODE_REDIS_CHANNELS = {
 
 let tracing: DatabaseTracing | undefined
 
-const port = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined)
-const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined)
-
 /** node-redis upper-cases the command and keeps it at args[0]. */
 function commandSpan(context: OperationContext): CoreSpan | undefined {
-  const t = tracing
-  if (t === undefined) return undefined
-  const command = text(context.command) ?? ''
-  const span = t.start(command, text(context.serverAddress), port(context.serverPort), undefined)
-  if (span !== undefined) span.meta['redis.raw_command'] = rawCommand(command, context.args, 1)
-  return span
+  return redisCommandSpan(tracing, context, 1)
 }
 
 function batchSpan(context: OperationContext): CoreSpan | undefined {
   const t = tracing
   if (t === undefined || context.batchMode !== 'MULTI') return undefined
-  const span = t.start('MULTI', text(context.serverAddress), port(context.serverPort), undefined)
+  const span = t.start('MULTI', stringField(context.serverAddress), numberField(context.serverPort), undefined)
   if (span !== undefined) {
     span.meta['redis.raw_command'] = 'MULTI'
     if (typeof context.batchSize === 'number') span.metrics['redis.batch.size'] = context.batchSize
@@ -42,9 +33,7 @@ function batchSpan(context: OperationContext): CoreSpan | undefined {
 }
 
 function connectSpan(context: OperationContext): CoreSpan | undefined {
-  const t = tracing
-  if (t === undefined || activeSpan() === undefined) return undefined
-  return t.start('connect', text(context.serverAddress), port(context.serverPort), undefined, 'redis.connect')
+  return redisConnectSpan(tracing, context)
 }
 
 const channels = [
