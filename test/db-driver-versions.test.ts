@@ -14,7 +14,13 @@ import { assertChildOf, spansNamed, startTracedApp, type TracedApp } from './sup
 
 // pg 8.0 ships no types; this is the little of it used here.
 interface OldPg extends PgModule {
-  Pool: { prototype: object } & (new (config: object) => { query(text: string): Promise<{ rows: unknown[] }>; end(): Promise<void>; on(event: 'connect', listener: (client: { on(event: 'error', listener: () => void): void }) => void): void })
+  Client: { prototype: object } & (new (config: object) => OldPgClient)
+}
+interface OldPgClient {
+  connect(): Promise<void>
+  query(text: string): Promise<{ rows: unknown[] }>
+  end(): Promise<void>
+  on(event: 'error', listener: () => void): void
 }
 const pg = createRequire(import.meta.url)('pg-8-0') as OldPg
 
@@ -23,7 +29,7 @@ let traced: TracedApp
 let mysqlPool: MysqlPool
 let io: Redis5
 let node: ReturnType<typeof createClient>
-let pgPool: InstanceType<OldPg['Pool']>
+let pgClient: OldPgClient
 
 before(async () => {
   const [mariadb, redis, postgres] = await Promise.all([startMariadb(), startRedis(), startPostgres()])
@@ -35,10 +41,12 @@ before(async () => {
   node.on('error', () => {})
   await node.connect()
   instrumentPg(pg)
-  pgPool = new pg.Pool({ host: postgres.host, port: postgres.port, user: postgres.user, database: postgres.database })
-  // pg 8.0's end() resolves before its clients have closed, and a client it already let go reports the
-  // server's shutdown as an error of its own: each client gets a listener, the shutdown is no failure.
-  pgPool.on('connect', (client) => client.on('error', () => {}))
+  // One client, not a pool: pg 8.0's Pool.end() resolves before its connections have closed, so the
+  // server's shutdown reached a connection still open and failed the file (CI, stop 27). Client.end()
+  // resolves once the connection has ended.
+  pgClient = new pg.Client({ host: postgres.host, port: postgres.port, user: postgres.user, database: postgres.database })
+  pgClient.on('error', () => {})
+  await pgClient.connect()
   traced = await startTracedApp((app) => {
     app.get('/mysql2', async () => {
       const [rows] = await mysqlPool.promise().query<RowDataPacket[]>('SELECT 1 AS one')
@@ -46,7 +54,7 @@ before(async () => {
     })
     app.get('/ioredis', async () => ({ value: await io.get('missing') }))
     app.get('/node-redis', async () => ({ value: await node.get('missing') }))
-    app.get('/pg', async () => (await pgPool.query('SELECT 1 AS one')).rows)
+    app.get('/pg', async () => (await pgClient.query('SELECT 1 AS one')).rows)
   })
 })
 
@@ -54,7 +62,7 @@ after(async () => {
   await traced?.close()
   io?.disconnect()
   await node?.quit()
-  await Promise.all([mysqlPool?.promise().end(), pgPool?.end()])
+  await Promise.all([mysqlPool?.promise().end(), pgClient?.end()])
   await Promise.all(servers.map((server) => server.stop()))
 })
 
