@@ -15,13 +15,17 @@ import ts from 'typescript'
 // - tracer: makes spans, owns the exporter, the sampler and the propagator;
 // - lifecycle: the exit hooks the tracer registers with;
 // - integrations: client spans, driven by the tracer;
+// - metrics: runtime and custom metrics over DogStatsD. Above export, not beside the other senders below
+//   it: metrics report the exporter's counters, and tag lines with the container id the exporter reads
+//   for its headers, so they depend on export and export knows nothing of them. The DogStatsD lines
+//   go through the agent client (and UDP), histograms summarize with stats' DDSketch;
 // - export: the exporter, which feeds stats and sends what wire encodes through agent-client;
 // - stats, wire, agent-client: what the exporter is made of;
 // - config: options and the environment resolved once; it uses the pure parsers of the folders below;
 // - propagation, sampling: header formats and sampling decisions over the model;
 // - model: spans, traces, ids, the async context;
 // - base: diagnostics and the version, used by everything.
-const LAYERS = ['(entry)', 'server', 'tracer', 'lifecycle', 'integrations', 'export', 'stats', 'wire', 'agent-client', 'config', 'propagation', 'sampling', 'model', 'base']
+const LAYERS = ['(entry)', 'server', 'tracer', 'lifecycle', 'integrations', 'metrics', 'export', 'stats', 'wire', 'agent-client', 'config', 'propagation', 'sampling', 'model', 'base']
 
 const src = fileURLToPath(new URL('../src/', import.meta.url))
 

@@ -6,6 +6,7 @@ import { resolveIntegrations, resolveNaming, type IntegrationsConfig, type Integ
 import type { SamplingRule, SpanSamplingRule } from '../sampling/sampling-rules.js'
 import { booleanText, envBoolean, envEntry, envInteger, envText, warnIfBothSet, type Env, type Warn } from './env.js'
 import { resolveHttpClientConfig, resolveHttpServerConfig, type HttpClientConfig, type HttpServerConfig } from './http-config.js'
+import { resolveMetricsConfig, type MetricsConfig, type MetricsOptions } from './metrics-config.js'
 import { optionBoolean, optionInteger, optionString } from './option-checks.js'
 import { resolvePropagationConfig } from './propagation-config.js'
 import { resolveSamplingConfig } from './sampling-config.js'
@@ -101,6 +102,10 @@ export interface ConfigOptions extends NamingOptions {
   httpClients?: boolean | HttpClientOptions
   /** Each integration turned off (`false`) or given its options; `integrations.http` is `httpClients`. */
   integrations?: IntegrationsOptions
+  /** Runtime metrics over DogStatsD every 10 s: env `DD_RUNTIME_METRICS_ENABLED` and the `DD_RUNTIME_METRICS_*` variables; default off. */
+  runtimeMetrics?: MetricsOptions['runtimeMetrics']
+  /** Where DogStatsD lines go when the agent's proxy endpoint cannot take them: env `DD_DOGSTATSD_HOST`/`_PORT`. */
+  dogstatsd?: MetricsOptions['dogstatsd']
 }
 
 /** Options after merging over the environment, checked once; frozen. */
@@ -140,6 +145,8 @@ export interface TracerConfig {
   readonly httpClient: HttpClientConfig
   readonly integrations: IntegrationsConfig
   readonly naming: NamingConfig
+  /** Runtime metrics and where DogStatsD lines go. */
+  readonly metrics: MetricsConfig
 }
 
 const DEFAULT_SOCKET = '/var/run/datadog/apm.socket'
@@ -256,12 +263,9 @@ export function resolveConfig(options: ConfigOptions, env: Env, warn: Warn, cwd:
   const tags = resolveTags(options, env, warn)
   warnIfBothSet(env, ['DD_SERVICE', 'DD_SERVICE_NAME'], 'OTEL_SERVICE_NAME', warn)
   // service, env and version are fields of their own; as in dd-trace, `DD_TAGS=env:x` stands in for DD_ENV.
-  const service =
-    optionString('service', options.service) ??
-    envEntry(env, ['DD_SERVICE', 'DD_SERVICE_NAME', 'OTEL_SERVICE_NAME'])?.[1] ??
-    nonEmpty(tags.service) ??
-    pkgName() ??
-    'node'
+  const givenService =
+    optionString('service', options.service) ?? envEntry(env, ['DD_SERVICE', 'DD_SERVICE_NAME', 'OTEL_SERVICE_NAME'])?.[1] ?? nonEmpty(tags.service)
+  const service = givenService ?? pkgName() ?? 'node'
   const envName = optionString('env', options.env) ?? envText(env, 'DD_ENV') ?? nonEmpty(tags.env)
   const version = optionString('version', options.version) ?? envText(env, 'DD_VERSION') ?? nonEmpty(tags.version) ?? pkgVersion()
   delete tags.service
@@ -320,7 +324,8 @@ export function resolveConfig(options: ConfigOptions, env: Env, warn: Warn, cwd:
     httpServer: resolveHttpServerConfig(env, warn),
     httpClient: resolveHttpClientConfig(env, warn),
     integrations: resolveIntegrations(options.integrations, options.httpClients, env, warn),
-    naming: resolveNaming(options, env, warn)
+    naming: resolveNaming(options, env, warn),
+    metrics: resolveMetricsConfig(options, env, warn, givenService === undefined)
   })
 }
 

@@ -2,6 +2,7 @@ import type { TracerConfig } from '../config/config.js'
 import type { Diagnostics } from '../base/diagnostics.js'
 import type { ExporterHealth } from '../export/health.js'
 import type { HttpClientOptions } from '../integrations/client-span.js'
+import type { DogStatsD } from '../metrics/dogstatsd-client.js'
 import type { SpanContext } from '../model/span-context.js'
 import type { Span } from '../model/span-interface.js'
 import { CoreTracer, type SpanCallback, type SpanOptions, type Tracer } from './tracer.js'
@@ -27,6 +28,10 @@ class LazyTracer implements Tracer {
 
   get enabled(): boolean {
     return getTracer().enabled
+  }
+
+  get dogstatsd(): DogStatsD {
+    return getTracer().dogstatsd
   }
 
   startSpan(name: string, options?: SpanOptions): Span {

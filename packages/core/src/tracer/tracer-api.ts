@@ -2,6 +2,7 @@ import type { Diagnostics } from '../base/diagnostics.js'
 import type { TracerConfig } from '../config/config.js'
 import type { ExporterHealth } from '../export/health.js'
 import type { HttpClientOptions } from '../integrations/client-span.js'
+import type { DogStatsD } from '../metrics/dogstatsd-client.js'
 import type { SpanContext } from '../model/span-context.js'
 import type { Span } from '../model/span-interface.js'
 
@@ -57,4 +58,6 @@ export interface Tracer {
   health(): ExporterHealth | undefined
   /** The tracer's own diagnostic logger: warnings print once, then at most once a minute. */
   readonly diagnostics: Diagnostics
+  /** Custom metrics over DogStatsD, as dd-trace's `tracer.dogstatsd`; does nothing on a disabled tracer. */
+  readonly dogstatsd: DogStatsD
 }

@@ -21,6 +21,10 @@ import type { SpanContext } from '../model/span-context.js'
 import { CoreSpan, coreSpan, TraceState, type SpanOwner } from '../model/span.js'
 import type { Span } from '../model/span-interface.js'
 import { performance } from 'node:perf_hooks'
+import { SocketTransport } from '../agent-client/socket-transport.js'
+import type { Transport } from '../agent-client/transport.js'
+import { NOOP_DOGSTATSD, type DogStatsD } from '../metrics/dogstatsd-client.js'
+import { TracerMetrics } from '../metrics/tracer-metrics.js'
 import type { TracerOptions } from './options.js'
 import { continueTrace, newTrace } from './trace-start.js'
 import { TracePropagation } from './trace-propagation.js'
@@ -55,6 +59,8 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   readonly #sampler: PrioritySampler
   readonly #spanSampler: SpanSampler | undefined
   #shutdown = false
+  #metrics: TracerMetrics | undefined
+  #metricsTransport: Transport | undefined
 
   constructor(options: TracerOptions = {}) {
     const early: string[] = []
@@ -114,6 +120,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     // A finished span ignores every operation: the disabled tracer's one shared span stays empty.
     this.#noopSpan.duration = 0
     if (config.enabled) enableIntegrations(this, config.integrations)
+    if (config.enabled && config.metrics.runtimeMetrics) this.#metrics = this.#startMetrics()
   }
 
   get enabled(): boolean {
@@ -123,6 +130,26 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   /** The agent's latest `rate_by_service`, for the sampler. */
   get agentRates(): Readonly<Record<string, number>> {
     return this.#rates
+  }
+
+  get dogstatsd(): DogStatsD {
+    if (!this.enabled) return NOOP_DOGSTATSD
+    return (this.#metrics ??= this.#startMetrics()).dogstatsd
+  }
+
+  /** Runtime and custom metrics: started with the tracer when runtime metrics are on, else on the first use of `dogstatsd`. */
+  #startMetrics(): TracerMetrics {
+    const config = this.config
+    // Its own connection to the agent: the proxy's small POSTs never wait behind a trace payload.
+    this.#metricsTransport = new SocketTransport(config.url)
+    return new TracerMetrics({
+      config: config.metrics,
+      identity: { service: config.service, env: config.env, version: config.version, tags: config.tags, runtimeId: runtimeId ?? '' },
+      transport: this.#metricsTransport,
+      agentUrl: config.url.href.replace(/\/$/, ''),
+      diagnostics: this.#diagnostics,
+      requestTimeoutMs: config.requestTimeoutMs
+    })
   }
 
   /** Starts a span; its parent is `options.childOf`, else the active span, else none (a new trace). */
@@ -301,7 +328,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   /** Sends every trace finished before the call, waiting at most `flushTimeoutMs`. Never rejects. */
   async flush(): Promise<void> {
     try {
-      await this.#exporter.flush({ timeoutMs: this.config.flushTimeoutMs })
+      await Promise.all([this.#exporter.flush({ timeoutMs: this.config.flushTimeoutMs }), this.#metrics?.flush()])
     } catch (err) {
       this.#diagnostics.warn('flush-failed', 'flushing traces failed', String(err))
     }
@@ -320,7 +347,10 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     })
     let flushing: Promise<void>
     try {
-      flushing = this.#exporter.flush({ timeoutMs }).catch(() => undefined)
+      flushing = Promise.all([this.#exporter.flush({ timeoutMs }), this.#metrics?.flush()]).then(
+        () => undefined,
+        () => undefined
+      )
     } catch {
       flushing = Promise.resolve()
     }
@@ -351,7 +381,8 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     this.#finishOpen('shutdown')
     disableIntegrations(this)
     try {
-      await this.#exporter.shutdown(options?.timeoutMs ?? 2000)
+      await Promise.all([this.#exporter.shutdown(options?.timeoutMs ?? 2000), this.#metrics?.shutdown()])
+      await this.#metricsTransport?.close()
     } catch (err) {
       this.#diagnostics.warn('shutdown-failed', 'shutting the exporter down failed', String(err))
     }
