@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `datadog-apm-agent` command. Kept apart from the library so importing the package starts nothing.
-import { runCli } from './cli.js'
+import { runCli } from './cli/cli.js'
 
 const io = {
   out: (line: string): void => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { startAgent } from '../src/agent.js'
-import { RingBuffer } from '../src/ring-buffer.js'
+import { RingBuffer } from '../src/store/ring-buffer.js'
 import { span, uint64 } from './test-encoder.js'
 import { sendTraces, start } from './http-helpers.js'
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import type { Agent } from '../src/agent.js'
-import { MAX_LIST_LIMIT } from '../src/api.js'
+import { MAX_LIST_LIMIT } from '../src/store/api.js'
 import { request, sendTraces, start } from './http-helpers.js'
 import { float64, int64, span, uint64 } from './test-encoder.js'
 

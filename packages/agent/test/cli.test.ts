@@ -4,7 +4,7 @@ import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { describe, it, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { CliUsageError, DEFAULT_CLI_PORT, parseCliArgs } from '../src/cli.js'
+import { CliUsageError, DEFAULT_CLI_PORT, parseCliArgs } from '../src/cli/cli.js'
 import { start } from './http-helpers.js'
 
 const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url))

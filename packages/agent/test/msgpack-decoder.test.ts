@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { decodeMsgpack, decodeMsgpackTree, MsgpackDecodeError, type MsgpackNode } from '../src/msgpack-decoder.js'
+import { decodeMsgpack, decodeMsgpackTree, MsgpackDecodeError, type MsgpackNode } from '../src/intake/msgpack-decoder.js'
 import { encode, span, uint64 } from './test-encoder.js'
 
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { obfuscateSqlForDisplay } from '../src/sql-obfuscate.js'
-import { cutUtf8 } from '../src/span-display.js'
+import { obfuscateSqlForDisplay } from '../src/store/sql-obfuscate.js'
+import { cutUtf8 } from '../src/store/span-display.js'
 import { sendTraces, start } from './http-helpers.js'
 import { int64, span, uint64 } from './test-encoder.js'
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import type { Agent } from '../src/agent.js'
-import { decodeSketch, sketchQuantile, SketchDecodeError } from '../src/stats-sketch.js'
+import { decodeSketch, sketchQuantile, SketchDecodeError } from '../src/stats/stats-sketch.js'
 import { request, start } from './http-helpers.js'
 import { encode, raw, uint64, type Encodable } from './test-encoder.js'
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { IntakeStore } from '../src/intake-store.js'
-import { percentile, summarize } from '../src/summary.js'
-import type { ReceivedSpan } from '../src/types.js'
+import { IntakeStore } from '../src/store/intake-store.js'
+import { percentile, summarize } from '../src/store/summary.js'
+import type { ReceivedSpan } from '../src/intake/types.js'
 
 function mkSpan(fields: Partial<ReceivedSpan> & { span_id: bigint }): ReceivedSpan {
   return {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { IntakeStore } from '../src/intake-store.js'
-import { RingBuffer } from '../src/ring-buffer.js'
-import type { ReceivedPayload, ReceivedSpan, ReceivedTrace, Violation } from '../src/types.js'
+import { IntakeStore } from '../src/store/intake-store.js'
+import { RingBuffer } from '../src/store/ring-buffer.js'
+import type { ReceivedPayload, ReceivedSpan, ReceivedTrace, Violation } from '../src/intake/types.js'
 
 function mkSpan(fields: Partial<ReceivedSpan> & { span_id: bigint }): ReceivedSpan {
   return {

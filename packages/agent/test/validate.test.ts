@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { decodeMsgpackTree } from '../src/msgpack-decoder.js'
-import type { RuleId } from '../src/rules.js'
-import { validateRequest, type ValidationResult } from '../src/validate.js'
+import { decodeMsgpackTree } from '../src/intake/msgpack-decoder.js'
+import type { RuleId } from '../src/intake/rules.js'
+import { validateRequest, type ValidationResult } from '../src/intake/validate.js'
 import {
   encode, float32, float64, int8, int64, mapOf, raw, span, tracerHeaders, uint16, uint32, uint64, type Encodable
 } from './test-encoder.js'

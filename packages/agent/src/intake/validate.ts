@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer'
 import type { MsgpackNode } from './msgpack-decoder.js'
 import { readSpan, type SpanIssue } from './read-span.js'
 import { Limits, Rule, type RuleId } from './rules.js'
-import { isSqlSpan, obfuscatedResourceBytes } from './span-display.js'
+import { isSqlSpan, obfuscatedResourceBytes } from '../store/span-display.js'
 import type { DropReason, ReceivedSpan, ReceivedTrace, Violation } from './types.js'
 
 export interface ValidationInput {

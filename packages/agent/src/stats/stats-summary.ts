@@ -1,4 +1,4 @@
-import { shownGroupResource } from './span-display.js'
+import { shownGroupResource } from '../store/span-display.js'
 import { sketchQuantile, type ReceivedSketch } from './stats-sketch.js'
 import type { ReceivedStats } from './stats-store.js'
 

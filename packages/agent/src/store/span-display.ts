@@ -1,8 +1,8 @@
 import { Buffer } from 'node:buffer'
-import { Limits } from './rules.js'
+import { Limits } from '../intake/rules.js'
 import { obfuscateSqlForDisplay } from './sql-obfuscate.js'
-import type { ReceivedStatsGroup } from './stats-decoder.js'
-import type { ReceivedSpan } from './types.js'
+import type { ReceivedStatsGroup } from '../stats/stats-decoder.js'
+import type { ReceivedSpan } from '../intake/types.js'
 
 // What the page and the query API show of a span where the Datadog Agent would show something else than
 // what the tracer sent: the agent obfuscates the resource of `sql` and `cassandra` spans, writes the

@@ -1,4 +1,4 @@
-import { RingBuffer } from './ring-buffer.js'
+import { RingBuffer } from '../store/ring-buffer.js'
 import type { ReceivedStatsPayload } from './stats-decoder.js'
 
 /** A `/v0.6/stats` payload as the intake keeps it. */

@@ -1,6 +1,6 @@
 import { shownResource } from './span-display.js'
 import type { StoredTrace } from './trace-index.js'
-import type { ReceivedSpan } from './types.js'
+import type { ReceivedSpan } from '../intake/types.js'
 
 /** Requests, errors and latency of one service's operation on one resource, over the traces held. */
 export interface SummaryRow {

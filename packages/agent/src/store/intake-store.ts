@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { RingBuffer } from './ring-buffer.js'
 import { TraceIndex, type StoredTrace } from './trace-index.js'
-import type { ReceivedPayload, ReceivedSpan, ReceivedTrace, Violation } from './types.js'
+import type { ReceivedPayload, ReceivedSpan, ReceivedTrace, Violation } from '../intake/types.js'
 
 export interface WaitForTracesOptions {
   /** Default 5000. */

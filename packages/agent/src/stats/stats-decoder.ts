@@ -1,4 +1,4 @@
-import { decodeMsgpackTree, MsgpackDecodeError, type MsgpackNode } from './msgpack-decoder.js'
+import { decodeMsgpackTree, MsgpackDecodeError, type MsgpackNode } from '../intake/msgpack-decoder.js'
 import { decodeSketch, SketchDecodeError, type ReceivedSketch } from './stats-sketch.js'
 
 // `/v0.6/stats`: a msgpack `ClientStatsPayload` with PascalCase keys (reference §1.8), decoded with the

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http'
-import { readBody } from './body-reader.js'
-import type { IntakeStore } from './intake-store.js'
-import { MsgpackDecodeError } from './msgpack-decoder.js'
+import { readBody } from '../intake/body-reader.js'
+import type { IntakeStore } from '../store/intake-store.js'
+import { MsgpackDecodeError } from '../intake/msgpack-decoder.js'
 import { decodeStatsPayload, StatsDecodeError } from './stats-decoder.js'
 import type { StatsStore } from './stats-store.js'
-import type { ReceivedPayload } from './types.js'
+import type { ReceivedPayload } from '../intake/types.js'
 
 export const STATS_ENDPOINT = '/v0.6/stats'
 

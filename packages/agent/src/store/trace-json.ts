@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer'
 import { isSqlSpan, shownMeta, shownResource } from './span-display.js'
 import type { StoredTrace, TraceOverview } from './trace-index.js'
-import type { ReceivedPayload, ReceivedSpan, Violation } from './types.js'
+import type { ReceivedPayload, ReceivedSpan, Violation } from '../intake/types.js'
 
 // The JSON the intake's API answers. 64-bit ids and epoch-ns timestamps are decimal strings (a JSON number
 // past 2^53 is rounded by every reader); durations and offsets are numbers of ns (exact below 104 days).

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util'
-import { AGENT_VERSION, DEFAULT_MAX_TRACES, startAgent, type Agent } from './agent.js'
-import { parseFault, type Fault, type FaultOptions } from './faults.js'
-import type { InfoOptions } from './info.js'
-import { DEFAULT_MAX_SPANS } from './intake-store.js'
+import { AGENT_VERSION, DEFAULT_MAX_TRACES, startAgent, type Agent } from '../agent.js'
+import { parseFault, type Fault, type FaultOptions } from '../intake/faults.js'
+import type { InfoOptions } from '../intake/info.js'
+import { DEFAULT_MAX_SPANS } from '../store/intake-store.js'
 
 export const DEFAULT_CLI_PORT = 8126
 

@@ -1,4 +1,4 @@
-import type { DropReason, ReceivedSpan, ReceivedTrace } from './types.js'
+import type { DropReason, ReceivedSpan, ReceivedTrace } from '../intake/types.js'
 
 /** What a list of traces shows about one trace, computed once per change of the trace. */
 export interface TraceOverview {
