@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer'
+import type { Socket as UdpSocket } from 'node:dgram'
 import { unlink } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
@@ -6,7 +7,7 @@ import { IntakeApi } from './store/api.js'
 import { readBody } from './intake/body-reader.js'
 import { v05ToV04Tree } from './intake/decode-v05.js'
 import { FaultController, type FaultControl } from './intake/faults.js'
-import { agentState, infoDocument, type InfoOptions } from './intake/info.js'
+import { agentState, DEFAULT_INFO_ENDPOINTS, infoDocument, type InfoOptions } from './intake/info.js'
 import { DEFAULT_MAX_SPANS, IntakeStore, type WaitForTracesOptions } from './store/intake-store.js'
 import { ignoreMissing, listen, removeStaleSocket } from './intake/listen.js'
 import { decodeMsgpackTree, MsgpackDecodeError, type MsgpackNode } from './intake/msgpack-decoder.js'
@@ -16,6 +17,9 @@ import { handleStatsRequest, STATS_ENDPOINT } from './stats/stats-intake.js'
 import { StatsStore, type ReceivedStats } from './stats/stats-store.js'
 import type { ReceivedPayload, ReceivedSpan, ReceivedTrace, Violation } from './intake/types.js'
 import { validateRequest } from './intake/validate.js'
+import { DOGSTATSD_PROXY_ENDPOINT, handleDogStatsDProxy } from './metrics/dogstatsd-proxy.js'
+import { listenDogStatsD } from './metrics/dogstatsd-udp.js'
+import { DEFAULT_MAX_POINTS, DEFAULT_MAX_SERIES, MetricStore, type MetricProcess, type MetricSeries, type SeriesFilter, type WaitForMetricOptions } from './metrics/metric-store.js'
 
 export const AGENT_VERSION = '0.1.0'
 export const TRACES_ENDPOINT = '/v0.4/traces'
@@ -41,6 +45,16 @@ export interface AgentOptions {
   maxSpans?: number
   /** What `GET /info` answers: endpoints, client_drop_p0s, ... (see InfoOptions); `enabled: false` answers 404. */
   info?: InfoOptions
+  /**
+   * DogStatsD's UDP port, on `host`. Default 0: a free port, read it back from `dogstatsdPort`; when the
+   * port asked for is taken, a free one is used and `dogstatsdNotice` says so. `false`: no UDP listener
+   * (the proxy endpoint still takes metrics).
+   */
+  dogstatsdPort?: number | false
+  /** Metric series (name, type and tag set) kept at most; the one updated longest ago goes first. Default 2000. */
+  maxMetricSeries?: number
+  /** Points kept a series. Default 360 (an hour at 10 s). */
+  maxMetricPoints?: number
 }
 
 export interface Agent {
@@ -56,7 +70,17 @@ export interface Agent {
   violations(): Violation[]
   /** The client-side stats payloads received on `/v0.6/stats`, decoded, oldest first (the last `maxTraces`). */
   stats(): ReceivedStats[]
-  /** Forgets every trace, payload, violation and stats payload received so far. */
+  /** DogStatsD's UDP port, undefined with `dogstatsdPort: false`. */
+  readonly dogstatsdPort: number | undefined
+  /** Set when the DogStatsD port asked for was taken and another was used. */
+  readonly dogstatsdNotice: string | undefined
+  /** Metric series received (over UDP or the proxy endpoint), with their recent points. */
+  metrics(filter?: SeriesFilter): MetricSeries[]
+  /** The processes (service and runtime id) that sent metrics. */
+  metricProcesses(): MetricProcess[]
+  /** Resolves with the first series of that name that has a point (and passes `filter`). */
+  waitForMetric(name: string, options?: WaitForMetricOptions): Promise<MetricSeries>
+  /** Forgets every trace, payload, violation, stats payload and metric received so far. */
   clear(): void
   /** Replaces the `rate_by_service` answered from now on. */
   setRates(rateByService: Record<string, number>): void
@@ -80,10 +104,14 @@ class LocalAgent implements Agent {
   readonly #maxPayloadBytes: number
   readonly #store: IntakeStore
   readonly #stats: StatsStore
+  readonly #metrics: MetricStore
   readonly #api: IntakeApi
   readonly #servers: Server[] = []
   readonly faults = new FaultController()
   #infoOptions: InfoOptions
+  #udp: UdpSocket | undefined
+  #dogstatsdPort: number | undefined
+  #dogstatsdNotice: string | undefined
   #rates: Record<string, number>
   #port = 0
   #info: string | undefined
@@ -101,9 +129,14 @@ class LocalAgent implements Agent {
       positiveInteger('maxSpans', options.maxSpans ?? DEFAULT_MAX_SPANS)
     )
     this.#stats = new StatsStore(positiveInteger('maxTraces', options.maxTraces ?? DEFAULT_MAX_TRACES))
+    this.#metrics = new MetricStore(
+      positiveInteger('maxMetricSeries', options.maxMetricSeries ?? DEFAULT_MAX_SERIES),
+      positiveInteger('maxMetricPoints', options.maxMetricPoints ?? DEFAULT_MAX_POINTS)
+    )
     this.#api = new IntakeApi(this.#store, {
-      status: () => ({ agentVersion: AGENT_VERSION, url: this.url, socketUrl: this.socketUrl ?? null }),
-      stats: this.#stats
+      status: () => ({ agentVersion: AGENT_VERSION, url: this.url, socketUrl: this.socketUrl ?? null, dogstatsdPort: this.#dogstatsdPort ?? null }),
+      stats: this.#stats,
+      metrics: this.#metrics
     })
     this.#rates = { ...(options.rateByService ?? DEFAULT_RATE_BY_SERVICE) }
     this.#infoOptions = { ...options.info }
@@ -112,12 +145,20 @@ class LocalAgent implements Agent {
   static async start(options: AgentOptions): Promise<LocalAgent> {
     const port = options.port ?? 0
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be 0-65535, got ${port}`)
+    const udpPort = options.dogstatsdPort ?? 0
+    if (udpPort !== false && (!Number.isInteger(udpPort) || udpPort < 0 || udpPort > 65535)) throw new RangeError(`dogstatsdPort must be 0-65535 or false, got ${udpPort}`)
     const agent = new LocalAgent(options)
     try {
       const tcp = agent.#createServer()
       await listen(tcp, (cb) => tcp.listen(port, agent.#host, cb))
       const address = tcp.address()
       agent.#port = typeof address === 'object' && address !== null ? address.port : port
+      if (udpPort !== false) {
+        const udp = await listenDogStatsD(agent.#metrics, agent.#host, udpPort)
+        agent.#udp = udp.socket
+        agent.#dogstatsdPort = udp.port
+        agent.#dogstatsdNotice = udp.notice
+      }
       const socketPath = agent.#socketPath
       if (socketPath !== undefined) {
         await removeStaleSocket(socketPath)
@@ -169,8 +210,29 @@ class LocalAgent implements Agent {
     return this.#stats.all()
   }
 
+  get dogstatsdPort(): number | undefined {
+    return this.#dogstatsdPort
+  }
+
+  get dogstatsdNotice(): string | undefined {
+    return this.#dogstatsdNotice
+  }
+
+  metrics(filter?: SeriesFilter): MetricSeries[] {
+    return this.#metrics.series(filter)
+  }
+
+  metricProcesses(): MetricProcess[] {
+    return this.#metrics.processes()
+  }
+
+  waitForMetric(name: string, options?: WaitForMetricOptions): Promise<MetricSeries> {
+    return this.#metrics.waitForMetric(name, options)
+  }
+
   clear(): void {
     this.#stats.clear()
+    this.#metrics.clear()
     this.#store.clear()
   }
 
@@ -195,7 +257,11 @@ class LocalAgent implements Agent {
 
   async #shutdown(): Promise<void> {
     this.#store.close()
+    this.#metrics.close()
     this.faults.close()
+    const udp = this.#udp
+    this.#udp = undefined
+    if (udp !== undefined) await new Promise<void>((resolve) => udp.close(() => resolve()))
     await Promise.all(this.#servers.map((server) => new Promise<void>((resolve) => {
       server.close(() => resolve())
       server.closeAllConnections()
@@ -222,7 +288,8 @@ class LocalAgent implements Agent {
       version: AGENT_VERSION,
       port: this.#port,
       socketPath: this.#socketPath,
-      maxRequestBytes: this.#maxPayloadBytes
+      maxRequestBytes: this.#maxPayloadBytes,
+      statsdPort: this.#dogstatsdPort
     })
     return this.#info
   }
@@ -252,6 +319,16 @@ class LocalAgent implements Agent {
       return
     }
     if (this.#api.handle(req, res, path, method)) return
+    if (path === DOGSTATSD_PROXY_ENDPOINT) {
+      // An agent that does not list the proxy (an old one, or one configured so) has none: the tracer then uses UDP.
+      const listed = this.#infoOptions.enabled !== false && (this.#infoOptions.endpoints ?? DEFAULT_INFO_ENDPOINTS).includes(DOGSTATSD_PROXY_ENDPOINT)
+      if (!listed) return send(res, 404, '404 page not found\n')
+      if (method !== 'POST' && method !== 'PUT') return send(res, 405, 'method-not-allowed', undefined, { Allow: 'POST, PUT' })
+      handleDogStatsDProxy(req, this.#metrics, (status, body, extra) => send(res, status, body, undefined, extra)).catch((error: unknown) => {
+        send(res, 500, `internal-error: ${error instanceof Error ? error.message : String(error)}`, undefined, { Connection: 'close' })
+      })
+      return
+    }
     if (path === STATS_ENDPOINT) {
       if (method !== 'PUT' && method !== 'POST') return send(res, 405, 'method-not-allowed', undefined, { Allow: 'PUT, POST' })
       const stats = { method, headers: lowercaseHeaders(req), receivedAt, maxPayloadBytes: this.#maxPayloadBytes, store: this.#store, stats: this.#stats }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { createSocket } from 'node:dgram'
 import { createInterface } from 'node:readline'
 import { describe, it, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -12,16 +13,16 @@ const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url))
 void describe('parseCliArgs', () => {
   void it('defaults to 127.0.0.1:8126 and the store defaults', () => {
     const options = parseCliArgs([])
-    assert.deepEqual(options, { help: false, version: false, host: '127.0.0.1', port: DEFAULT_CLI_PORT, socketPath: undefined, maxTraces: 10_000, maxSpans: 250_000, info: {}, faults: [] })
+    assert.deepEqual(options, { help: false, version: false, host: '127.0.0.1', port: DEFAULT_CLI_PORT, socketPath: undefined, maxTraces: 10_000, maxSpans: 250_000, dogstatsdPort: 8125, info: {}, faults: [] })
   })
 
   void it('reads every flag', () => {
     const options = parseCliArgs([
-      '--port', '0', '--host', '::1', '--socket', '/tmp/a.sock', '--max-traces', '5', '--max-spans=7', '-h',
+      '--port', '0', '--host', '::1', '--socket', '/tmp/a.sock', '--max-traces', '5', '--max-spans=7', '-h', '--dogstatsd-port', '0',
       '--client-drop-p0s', '--no-info', '--endpoints', '/v0.4/traces, /info', '--fault', 'status=503,times=2', '--fault', 'delay=100'
     ])
     assert.deepEqual(options, {
-      help: true, version: false, host: '::1', port: 0, socketPath: '/tmp/a.sock', maxTraces: 5, maxSpans: 7,
+      help: true, version: false, host: '::1', port: 0, socketPath: '/tmp/a.sock', maxTraces: 5, maxSpans: 7, dogstatsdPort: 0,
       info: { clientDropP0s: true, enabled: false, endpoints: ['/v0.4/traces', '/info'] },
       faults: [{ fault: { kind: 'status', status: 503 }, options: { times: 2 } }, { fault: { kind: 'delay', ms: 100 }, options: {} }]
     })
@@ -57,6 +58,18 @@ void describe('parseCliArgs', () => {
     const io = { out: (): void => {}, err: (line: string): void => void warnings.push(line) }
     assert.equal(parseCliArgs([], { DD_APM_RECEIVER_PORT: 'eighty' }, io).port, DEFAULT_CLI_PORT)
     assert.deepEqual(warnings, ['datadog-apm-agent: DD_APM_RECEIVER_PORT must be an integer from 0 to 65535, got "eighty"; using 8126'])
+  })
+
+  void it('DogStatsD: --dogstatsd-port over DD_DOGSTATSD_PORT over 8125; --no-dogstatsd turns UDP off', () => {
+    assert.equal(parseCliArgs([], { DD_DOGSTATSD_PORT: '9125' }).dogstatsdPort, 9125)
+    assert.equal(parseCliArgs(['--dogstatsd-port', '65535'], { DD_DOGSTATSD_PORT: '9125' }).dogstatsdPort, 65535)
+    assert.throws(() => parseCliArgs(['--dogstatsd-port', '65536']), /--dogstatsd-port must be an integer from 0 to 65535/)
+    assert.equal(parseCliArgs(['--no-dogstatsd']).dogstatsdPort, false)
+    assert.throws(() => parseCliArgs(['--no-dogstatsd', '--dogstatsd-port', '1']), /contradict/)
+    const warnings: string[] = []
+    const io = { out: (): void => {}, err: (line: string): void => void warnings.push(line) }
+    assert.equal(parseCliArgs([], { DD_DOGSTATSD_PORT: 'x' }, io).dogstatsdPort, 8125)
+    assert.equal(warnings.length, 1)
   })
 })
 
@@ -140,6 +153,31 @@ void describe('datadog-apm-agent', () => {
     child.kill('SIGTERM')
     assert.equal(await exitCode(), 0)
     assert.ok(lines.includes('datadog-apm local intake stopped'))
+  })
+
+  void it('takes a free DogStatsD port when the one asked for is taken, says so, and receives metrics on it', async (t) => {
+    const taken = createSocket('udp4')
+    taken.bind(0, '127.0.0.1')
+    await once(taken, 'listening')
+    t.after(() => taken.close())
+    const { child, lines, stderr, line, exitCode } = runBin(t, ['--port', '0', '--dogstatsd-port', String(taken.address().port)])
+    const url = (await line(/page\s+(http:\/\/127\.0\.0\.1:\d+)\//))[1]
+    const port = Number(/metrics udp:\/\/127\.0\.0\.1:(\d+)/.exec(lines.join('\n'))?.[1])
+    assert.ok(port > 0 && port !== taken.address().port, lines.join('\n'))
+    const sender = createSocket('udp4')
+    t.after(() => sender.close())
+    sender.send('cli.check:1|c|#service:cli', port, '127.0.0.1')
+    const until = Date.now() + 5000
+    let names: string[] = []
+    while (!names.includes('cli.check') && Date.now() < until) {
+      names = ((await (await fetch(`${url}/api/metrics`)).json()) as { names: Array<{ name: string }> }).names.map((n) => n.name)
+      if (!names.includes('cli.check')) await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    assert.deepEqual(names, ['cli.check'])
+    // stderr is a pipe of its own: it is whole only once the process has ended.
+    child.kill('SIGTERM')
+    assert.equal(await exitCode(), 0)
+    assert.match(stderr(), new RegExp(`DogStatsD port ${taken.address().port} is in use; listening on ${port} instead`))
   })
 
   void it('exits 1 with a message when the port is taken', async (t) => {

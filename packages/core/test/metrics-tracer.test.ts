@@ -168,8 +168,25 @@ test('tracer.dogstatsd: aggregated between flushes, the global tags then its own
   assert.equal(proxy.lines().length, 15, 'an empty flush sends nothing')
 })
 
+test('the local intake: runtime metrics arrive on its proxy, tagged with the runtime-id of the spans', async (t) => {
+  const agent = await startAgent({ dogstatsdPort: false })
+  t.after(() => agent.close())
+  const { tracer, log } = tracerFor(t, { url: agent.url, exporter: undefined, runtimeMetrics: { enabled: true, flushIntervalMs: 20 } })
+  tracer.trace('op', () => {})
+  tracer.dogstatsd.increment('orders', 2)
+  await tracer.flush()
+  const [span] = (await agent.waitForTraces(1))[0].spans
+  const runtimeId = span.meta['runtime-id']
+  const rss = await agent.waitForMetric('runtime.node.mem.rss')
+  assert.deepEqual([rss.service, rss.runtimeId, rss.type], ['svc', runtimeId, 'gauge'])
+  const orders = await agent.waitForMetric('orders')
+  assert.deepEqual([orders.runtimeId, orders.points.map((p) => p[1])], [runtimeId, [2]])
+  assert.deepEqual(agent.metricProcesses().map((p) => [p.service, p.runtimeId, p.runtime]), [['svc', runtimeId, true]])
+  assert.deepEqual(log, [])
+})
+
 test('the runtime-id tag of metrics is the runtime-id of the spans; an agent without the proxy (404) sends metrics to UDP', async (t) => {
-  const agent = await startAgent()
+  const agent = await startAgent({ info: { endpoints: ['/v0.4/traces', '/info'] } })
   t.after(() => agent.close())
   const udp = await udpReceiver(t)
   const { tracer, log } = tracerFor(t, { url: agent.url, exporter: undefined, dogstatsd: { port: udp.port } })

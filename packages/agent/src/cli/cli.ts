@@ -3,13 +3,15 @@ import { AGENT_VERSION, DEFAULT_MAX_TRACES, startAgent, type Agent } from '../ag
 import { parseFault, type Fault, type FaultOptions } from '../intake/faults.js'
 import type { InfoOptions } from '../intake/info.js'
 import { DEFAULT_MAX_SPANS } from '../store/intake-store.js'
+import { DEFAULT_DOGSTATSD_PORT } from '../metrics/dogstatsd-udp.js'
 
 export const DEFAULT_CLI_PORT = 8126
 
 export const USAGE = `Usage: datadog-apm-agent [options]
 
 A local Datadog trace intake: tracers send to it as to the Datadog Agent, and its page at / shows
-what arrived as waterfalls, with a per-service summary and every protocol violation.
+what arrived as waterfalls, with a per-service summary, every protocol violation, and the runtime and
+custom metrics received over DogStatsD.
 
 Options:
   --port <n>         TCP port, 0 for any free one (default ${DEFAULT_CLI_PORT}, or DD_APM_RECEIVER_PORT)
@@ -17,10 +19,14 @@ Options:
   --socket <path>    also listen on this Unix socket (default DD_APM_RECEIVER_SOCKET, if set)
   --max-traces <n>   trace chunks kept, oldest dropped first (default ${DEFAULT_MAX_TRACES})
   --max-spans <n>    spans kept at most (default ${DEFAULT_MAX_SPANS})
+  --dogstatsd-port <n>  DogStatsD UDP port, 0 for any free one (default ${DEFAULT_DOGSTATSD_PORT}, or
+                     DD_DOGSTATSD_PORT; a free one when it is taken); metrics also come on /dogstatsd/v2/proxy
+  --no-dogstatsd     no DogStatsD UDP listener
 
 What it tells clients, and how it misbehaves (to see how a tracer copes):
   --client-drop-p0s  /info says clients may compute stats and drop P0 traces
-  --endpoints <list> /info's endpoints, comma-separated (default /v0.4/traces,/v0.5/traces,/v0.6/stats,/info)
+  --endpoints <list> /info's endpoints, comma-separated (default /v0.4/traces,/v0.5/traces,/v0.6/stats,
+                     /dogstatsd/v2/proxy,/info; the proxy answers 404 when left out)
   --no-info          /info answers 404, as an old agent
   --fault <spec>     delay=MS, late=MS, status=CODE, garbage, truncated, reset, refuse or hangup, each with optional
                      ,times=N and ,paths=all (default: the trace endpoints); repeatable
@@ -39,6 +45,8 @@ export interface CliOptions {
   socketPath: string | undefined
   maxTraces: number
   maxSpans: number
+  /** false: no UDP listener. */
+  dogstatsdPort: number | false
   info: InfoOptions
   faults: Array<{ fault: Fault; options: FaultOptions }>
 }
@@ -69,6 +77,8 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
         socket: { type: 'string' },
         'max-traces': { type: 'string' },
         'max-spans': { type: 'string' },
+        'dogstatsd-port': { type: 'string' },
+        'no-dogstatsd': { type: 'boolean' },
         'client-drop-p0s': { type: 'boolean' },
         endpoints: { type: 'string' },
         'no-info': { type: 'boolean' },
@@ -87,6 +97,20 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
       port = integer('DD_APM_RECEIVER_PORT', envPort, 0, 65535)
     } catch (error) {
       io?.err(`datadog-apm-agent: ${(error as Error).message}; using ${DEFAULT_CLI_PORT}`)
+    }
+  }
+  let dogstatsdPort: number | false = DEFAULT_DOGSTATSD_PORT
+  const envStatsd = env.DD_DOGSTATSD_PORT
+  if (values['no-dogstatsd'] === true) {
+    if (values['dogstatsd-port'] !== undefined) throw new CliUsageError('--dogstatsd-port and --no-dogstatsd contradict each other')
+    dogstatsdPort = false
+  } else if (values['dogstatsd-port'] !== undefined) {
+    dogstatsdPort = integer('--dogstatsd-port', values['dogstatsd-port'], 0, 65535)
+  } else if (envStatsd !== undefined && envStatsd !== '') {
+    try {
+      dogstatsdPort = integer('DD_DOGSTATSD_PORT', envStatsd, 0, 65535)
+    } catch (error) {
+      io?.err(`datadog-apm-agent: ${(error as Error).message}; using ${DEFAULT_DOGSTATSD_PORT}`)
     }
   }
   const host = values.host ?? '127.0.0.1'
@@ -116,6 +140,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
     socketPath,
     maxTraces: values['max-traces'] === undefined ? DEFAULT_MAX_TRACES : integer('--max-traces', values['max-traces'], 1, Number.MAX_SAFE_INTEGER),
     maxSpans: values['max-spans'] === undefined ? DEFAULT_MAX_SPANS : integer('--max-spans', values['max-spans'], 1, Number.MAX_SAFE_INTEGER),
+    dogstatsdPort,
     info,
     faults
   }
@@ -150,7 +175,15 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
   }
   let agent: Agent
   try {
-    agent = await startAgent({ host: options.host, port: options.port, socketPath: options.socketPath, maxTraces: options.maxTraces, maxSpans: options.maxSpans, info: options.info })
+    agent = await startAgent({
+      host: options.host,
+      port: options.port,
+      socketPath: options.socketPath,
+      maxTraces: options.maxTraces,
+      maxSpans: options.maxSpans,
+      info: options.info,
+      dogstatsdPort: options.dogstatsdPort
+    })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     const where = options.socketPath === undefined ? `${options.host}:${options.port}` : `${options.host}:${options.port} or ${options.socketPath}`
@@ -160,6 +193,10 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
   io.out(`datadog-apm local intake ${AGENT_VERSION}`)
   io.out(`  traces  ${agent.url}   (DD_TRACE_AGENT_URL=${agent.url})`)
   if (agent.socketUrl !== undefined) io.out(`  socket  ${agent.socketUrl}`)
+  if (agent.dogstatsdPort !== undefined) {
+    io.out(`  metrics udp://${options.host.includes(':') ? `[${options.host}]` : options.host}:${agent.dogstatsdPort}   (DD_DOGSTATSD_PORT=${agent.dogstatsdPort}), and ${agent.url}/dogstatsd/v2/proxy`)
+  }
+  if (agent.dogstatsdNotice !== undefined) io.err(`datadog-apm-agent: ${agent.dogstatsdNotice}; tracers reach it through the proxy endpoint, or with DD_DOGSTATSD_PORT=${agent.dogstatsdPort}`)
   io.out(`  page    ${agent.url}/`)
   for (const { fault, options: faultOptions } of options.faults) agent.faults.add(fault, faultOptions)
   if (options.faults.length > 0) io.out(`  faults  ${options.faults.map((f) => JSON.stringify({ ...f.fault, ...f.options })).join(' ')}`)

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 export interface InfoOptions {
   /** False: `GET /info` answers 404, as an agent too old to serve it. Default true. */
   enabled?: boolean
-  /** Endpoints advertised. Default `['/v0.4/traces', '/v0.5/traces', '/v0.6/stats', '/info']`. */
+  /** Endpoints advertised. Default `['/v0.4/traces', '/v0.5/traces', '/v0.6/stats', '/dogstatsd/v2/proxy', '/info']`; leaving the proxy out makes it answer 404. */
   endpoints?: readonly string[]
   /** Tells clients they may compute stats and drop P0 traces. Default false. */
   clientDropP0s?: boolean
@@ -16,13 +16,15 @@ export interface InfoOptions {
   extra?: Readonly<Record<string, unknown>>
 }
 
-export const DEFAULT_INFO_ENDPOINTS: readonly string[] = Object.freeze(['/v0.4/traces', '/v0.5/traces', '/v0.6/stats', '/info'])
+export const DEFAULT_INFO_ENDPOINTS: readonly string[] = Object.freeze(['/v0.4/traces', '/v0.5/traces', '/v0.6/stats', '/dogstatsd/v2/proxy', '/info'])
 
 export interface InfoContext {
   version: string
   port: number
   socketPath: string | undefined
   maxRequestBytes: number
+  /** DogStatsD's UDP port, if it listens. */
+  statsdPort?: number
 }
 
 /** The `/info` body; `Datadog-Agent-State` is the SHA-256 of it, as the agent derives it. */
@@ -37,7 +39,8 @@ export function infoDocument(options: InfoOptions, context: InfoContext): string
     config: {
       receiver_port: context.port,
       receiver_socket: context.socketPath ?? '',
-      max_request_bytes: context.maxRequestBytes
+      max_request_bytes: context.maxRequestBytes,
+      statsd_port: context.statsdPort ?? 0
     },
     ...options.extra
   })

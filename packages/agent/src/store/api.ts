@@ -5,6 +5,8 @@ import { PAGE_CSS } from '../page/page-css.js'
 import { PAGE_HTML } from '../page/page-html.js'
 import { PAGE_SCRIPT } from '../page/page-script.js'
 import type { StatsStore } from '../stats/stats-store.js'
+import type { MetricStore } from '../metrics/metric-store.js'
+import { metricsAnswer } from '../metrics/metrics-api.js'
 import { shownResource } from './span-display.js'
 import { summarizeClientStats } from '../stats/stats-summary.js'
 import { summarize } from './summary.js'
@@ -32,12 +34,15 @@ export interface IntakeApiOptions {
   status?: () => Record<string, unknown>
   /** Client-side stats received on `/v0.6/stats`, for `/api/stats` and the summary. */
   stats?: StatsStore
+  /** DogStatsD metrics received, for `/api/metrics`. */
+  metrics?: MetricStore
 }
 
 export class IntakeApi {
   readonly #store: IntakeStore
   readonly #status: () => Record<string, unknown>
   readonly #stats: StatsStore | undefined
+  readonly #metrics: MetricStore | undefined
   // The page asks for the status every 1.5 s; the service list changes only with the store's version.
   #services: { version: number; names: string[] } = { version: -1, names: [] }
 
@@ -45,6 +50,7 @@ export class IntakeApi {
     this.#store = store
     this.#status = options.status ?? (() => ({}))
     this.#stats = options.stats
+    this.#metrics = options.metrics
   }
 
   /** Answers when `path` is the page's or the API's and returns true; returns false for any other path. */
@@ -81,6 +87,7 @@ export class IntakeApi {
       if (method !== 'POST') return json(res, 405, { error: 'method not allowed' }, { Allow: 'POST' })
       allowOnly(query, [])
       this.#store.clear()
+      this.#metrics?.clear()
       return json(res, 200, { cleared: true, version: this.#store.version })
     }
     if (method !== 'GET') return json(res, 405, { error: 'method not allowed' }, { Allow: 'GET' })
@@ -104,6 +111,8 @@ export class IntakeApi {
       const all = this.#stats?.all() ?? []
       return json(res, 200, { version: this.#store.version, total: all.length, stats: all.reverse().slice(0, limitParam(query)) })
     }
+    const metrics = this.#metrics === undefined ? undefined : metricsAnswer(this.#metrics, path, query)
+    if (metrics !== undefined) return json(res, metrics.status, metrics.body)
     if (path === '/api/violations') return json(res, 200, this.#listViolations(query))
     if (path === '/api/payloads') {
       allowOnly(query, ['limit'])
