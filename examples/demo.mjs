@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { startAgent } from '@datadog-apm/agent'
-import { checkAnswers, checkHealth, checkTraces, fetchFromIntake } from './demo/check.mjs'
+import { checkAnswers, checkHealth, checkMetrics, checkTraces, fetchFromIntake, fetchMetrics } from './demo/check.mjs'
 import { REQUESTS, runLoad } from './demo/load.mjs'
 import { startService } from './demo/services.mjs'
 import { formatMs, paint } from './demo/style.mjs'
@@ -41,7 +41,7 @@ async function startIntake(port) {
   }
 }
 
-function serviceEnv(name, agentUrl, extra) {
+function serviceEnv(name, agentUrl, intake, extra) {
   return {
     ...process.env,
     DD_SERVICE: name,
@@ -51,9 +51,18 @@ function serviceEnv(name, agentUrl, extra) {
     // Sooner than the 2 s default, so the page fills while you watch; the services flush on exit anyway.
     DD_TRACE_FLUSH_INTERVAL: process.env.DD_TRACE_FLUSH_INTERVAL ?? '500',
     DD_TRACE_STARTUP_LOGS: 'false',
+    DD_RUNTIME_METRICS_ENABLED: process.env.DD_RUNTIME_METRICS_ENABLED ?? 'true',
+    // With the local intake: runtime metrics every 2 s rather than 10, so the charts move while you
+    // watch, and its own DogStatsD port for the UDP fallback. A real agent gets dd-trace's defaults.
+    ...(intake === undefined ? {} : { DD_RUNTIME_METRICS_FLUSH_INTERVAL: process.env.DD_RUNTIME_METRICS_FLUSH_INTERVAL ?? '2000', DD_DOGSTATSD_PORT: String(intake.dogstatsdPort) }),
     PORT: '0',
     ...extra
   }
+}
+
+function printMetrics(metrics) {
+  const processes = metrics.processes.map((p) => `${p.service} (${p.runtimeId.slice(0, 8)}, ${p.names.length} metrics)`)
+  print(`metrics: ${metrics.counts.series} series from ${processes.length} processes: ${processes.join(', ')}; on the page's Metrics tab`)
 }
 
 function printSummary(traces, summary) {
@@ -113,9 +122,9 @@ async function main() {
 
   try {
     const examples = fileURLToPath(new URL('./services/', import.meta.url))
-    const api = await startService({ name: 'api', script: `${examples}api.mjs`, env: serviceEnv('api', agentUrl), color: 'magenta', print })
+    const api = await startService({ name: 'api', script: `${examples}api.mjs`, env: serviceEnv('api', agentUrl, intake), color: 'magenta', print })
     services.push(api)
-    const web = await startService({ name: 'web', script: `${examples}web.mjs`, env: serviceEnv('web', agentUrl, { API_URL: api.url }), color: 'cyan', print })
+    const web = await startService({ name: 'web', script: `${examples}web.mjs`, env: serviceEnv('web', agentUrl, intake, { API_URL: api.url }), color: 'cyan', print })
     services.push(web)
     print(`web     ${web.url}  (Express 5, service "web": try ${web.url}/shop/products/1)`)
     print(`api     ${api.url}  (Fastify 5, service "api")`)
@@ -132,6 +141,9 @@ async function main() {
         const seen = await fetchFromIntake(intake.url)
         printSummary(seen.traces, seen.summary)
         problems.push(...checkTraces(results, seen.traces, seen.violations))
+        const metrics = await fetchMetrics(intake.url)
+        printMetrics(metrics)
+        problems.push(...checkMetrics(results, metrics))
         await intake.close()
       } else {
         for (const { name, health } of stopped) {
@@ -150,6 +162,7 @@ async function main() {
       report(problems, started, false)
       print()
       print(paint('bold', `open ${pageUrl} to see the traces, their waterfalls and the summary`))
+      print(`metrics: runtime metrics of web and api every 2 s, and web's shop.product.views counter: the Metrics tab`)
     } else {
       report(problems, started, true)
       print()

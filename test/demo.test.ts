@@ -42,6 +42,7 @@ test('demo --once: every request arrives as one whole trace across web and api; 
   assert.match(output, /^web {5}http:\/\/127\.0\.0\.1:\d+ +\(Express 5/m)
   assert.match(output, /^api {5}http:\/\/127\.0\.0\.1:\d+ +\(Fastify 5/m)
   assert.match(output, /^ {2}web {6}POST \/shop\/orders +2 +2 /m, 'the failing route, with its errors')
+  assert.match(output, /^metrics: \d+ series from 2 processes: api \([0-9a-f]{8}, \d+ metrics\), web \([0-9a-f]{8}, \d+ metrics\)/m, 'runtime metrics of both')
   assert.match(output, /demo: OK/)
   // Each service logs JSON lines that carry the trace ids of the request they belong to.
   assert.match(output, /^web +│ \{"level":"info".*"message":"product viewed".*"dd":\{"trace_id":"[0-9a-f]{32}","span_id":"\d+"/m)

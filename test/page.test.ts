@@ -206,6 +206,103 @@ test('the summary lists requests, errors and latency per service and resource', 
   await page.screenshot({ path: join(artifacts, 'page-summary.png'), fullPage: true })
 })
 
+/**
+ * Waits until `expression` is true in the page, reading it every 100 ms up to a deadline. (The page's
+ * Content-Security-Policy forbids the eval that waitForFunction uses for a string predicate.)
+ */
+async function waitInPage(expression: string, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await inPage<boolean>(expression))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+interface ChartLine { series: string; points: number; coords: Array<[number, number]> }
+interface Chart { id: string; metric: string; top: number; start: number; end: number; lines: ChartLine[]; legend: string[] }
+
+/** Every chart on the Metrics view: its data attributes, and each line's points in SVG coordinates. */
+const charts = (): Promise<Chart[]> =>
+  inPage<Chart[]>(`[...document.querySelectorAll('#metric-charts .chart')].map((figure) => ({
+    id: figure.getAttribute('data-chart'),
+    metric: figure.getAttribute('data-metric'),
+    top: Number(figure.getAttribute('data-top')),
+    start: Number(figure.getAttribute('data-start')),
+    end: Number(figure.getAttribute('data-end')),
+    lines: [...figure.querySelectorAll('[data-series][data-points]')].map((shape) => ({
+      series: shape.getAttribute('data-series'),
+      points: Number(shape.getAttribute('data-points')),
+      coords: shape.tagName === 'circle'
+        ? [[Number(shape.getAttribute('cx')), Number(shape.getAttribute('cy'))]]
+        : shape.getAttribute('points').split(' ').map((pair) => pair.split(',').map(Number))
+    })),
+    legend: [...figure.querySelectorAll('.legend-item')].map((item) => item.textContent)
+  }))`)
+
+test('the Metrics view: per process, charts of its runtime metrics and the custom counter, updating live', async () => {
+  const pageErrors: string[] = []
+  page.on('pageerror', (error) => pageErrors.push(error.message))
+  const origin = new URL(pageUrl).origin
+  await page.goto(pageUrl)
+  await page.click('button[data-tab="metrics"]')
+  await page.waitForSelector('button.process[data-service="web"]')
+  await page.waitForSelector('button.process[data-service="api"]')
+  await page.click('button.process[data-service="web"]')
+  await page.waitForSelector('button.process.selected[data-service="web"]')
+  const { processes } = (await (await fetch(`${origin}/api/metrics`)).json()) as { processes: Array<{ service: string; runtimeId: string }> }
+  const web = processes.find((p) => p.service === 'web')
+  assert.ok(web)
+  assert.equal(new URL(page.url()).hash, `#/metrics/web/${web.runtimeId}`)
+  await page.waitForSelector('.chart[data-chart="rss"] polyline, .chart[data-chart="rss"] circle')
+  const drawn = await charts()
+  assert.deepEqual(drawn.filter((c) => c.id !== 'custom').map((c) => c.id), ['event-loop-delay', 'heap-used', 'gc-pause', 'cpu', 'rss', 'event-loop-utilization'])
+  for (const id of ['heap-used', 'cpu', 'rss', 'event-loop-utilization']) {
+    assert.ok(drawn.find((c) => c.id === id)?.lines.some((l) => l.points > 0), `${id} has a line`)
+  }
+  assert.deepEqual(drawn.find((c) => c.id === 'cpu')?.lines.map((l) => l.series), ['total', 'user', 'system'])
+
+  // The newest RSS point sits where its time and value put it, on the chart's axes (320 x 110, plot inset 44/8/8/18).
+  const rssChart = drawn.find((c) => c.id === 'rss')
+  assert.ok(rssChart)
+  const { series } = (await (await fetch(`${origin}/api/metrics/series?service=web&runtimeId=${web.runtimeId}&name=runtime.node.mem.rss`)).json()) as { series: Array<{ points: Array<[number, number]> }> }
+  const rssLine = rssChart.lines[0]
+  assert.ok(rssLine && series[0])
+  const point = series[0].points[rssLine.points - 1]
+  assert.ok(point)
+  const [x, y] = rssLine.coords[rssLine.points - 1] ?? [NaN, NaN]
+  assert.ok(Math.abs(x - (44 + ((point[0] - rssChart.start) / (rssChart.end - rssChart.start)) * 268)) <= 0.2, `x ${x}`)
+  assert.ok(Math.abs(y - (8 + 84 - (point[1] / rssChart.top) * 84)) <= 0.2, `y ${y}`)
+  assert.ok(rssChart.top >= point[1] && rssChart.top < point[1] * 5, `the axis top ${rssChart.top} fits ${point[1]}`)
+
+  // The custom counter: one line per tag set, named by its own tags.
+  const views = drawn.find((c) => c.metric === 'shop.product.views')
+  assert.ok(views, drawn.map((c) => c.metric).join(', '))
+  assert.ok(views.legend.some((text) => text.startsWith('in_stock:true')), views.legend.join(' | '))
+
+  // Live: the services flush every 2 s, and the chart takes the new points without a reload.
+  const before = rssLine.points
+  await waitInPage(`Number(document.querySelector('.chart[data-chart="rss"] [data-points]').getAttribute('data-points')) > ${before}`, 'a new RSS point')
+  await page.screenshot({ path: join(artifacts, 'page-metrics.png'), fullPage: true })
+
+  // Another process: its own charts, and no custom chart it did not send.
+  await page.click('button.process[data-service="api"]')
+  await page.waitForSelector('button.process.selected[data-service="api"]')
+  await waitInPage(`!document.querySelector('.chart[data-metric="shop.product.views"]')`, 'the web-only chart to go')
+  await page.waitForSelector('.chart[data-chart="rss"] [data-points]')
+
+  // Metric names and tags come from clients: text, never markup.
+  const evil = '<img src=x onerror="window.__pwnedMetrics=1">'
+  const sent = await fetch(`${origin}/dogstatsd/v2/proxy`, { method: 'POST', body: `${evil}:1|c|#service:hostile-metrics,runtime-id:r-evil,${evil}:x\n` })
+  assert.equal(sent.status, 200)
+  await page.waitForSelector('button.process[data-service="hostile-metrics"]')
+  await page.click('button.process[data-service="hostile-metrics"]')
+  await page.waitForSelector('.chart[data-chart="custom"]')
+  assert.ok(((await page.textContent('#metric-charts')) ?? '').includes(evil))
+  assert.equal(await page.locator('#metric-charts img, #metric-processes img').count(), 0)
+  assert.equal(await inPage<unknown>('window.__pwnedMetrics'), undefined)
+  assert.deepEqual(pageErrors, [])
+})
+
 test('span tags are shown as text, never run as markup', async () => {
   const origin = new URL(pageUrl).origin
   const tracer = createTracer({ service: 'hostile', url: origin, flushOnExit: false })

@@ -98,6 +98,40 @@ function checkErrorMark(label, expected, span) {
   return problems
 }
 
+/** What the intake holds of the metrics: its overview and the demo's custom counter. */
+export async function fetchMetrics(intakeUrl) {
+  const overview = await getJson(`${intakeUrl}/api/metrics`)
+  const { series } = await getJson(`${intakeUrl}/api/metrics/series?name=shop.product.views&limit=2000`)
+  return { ...overview, productViews: series }
+}
+
+// What every runtime-metrics flush carries (the event loop delay and GC pauses are sent only when there were some).
+const RUNTIME_METRICS = ['runtime.node.cpu.total', 'runtime.node.mem.rss', 'runtime.node.mem.heap_used', 'runtime.node.heap.total_heap_size', 'runtime.node.event_loop.utilization', 'runtime.node.process.uptime']
+
+/**
+ * Both services sent their runtime metrics, each tagged with its own runtime id, and web's custom
+ * counter adds up to the product pages it served.
+ */
+export function checkMetrics(results, metrics) {
+  const problems = []
+  for (const service of ['web', 'api']) {
+    const processes = metrics.processes.filter((p) => p.service === service)
+    if (processes.length !== 1) {
+      problems.push(`${service}: expected the metrics of one process, got ${processes.length}`)
+      continue
+    }
+    const [p] = processes
+    if (!/^[0-9a-f-]{36}$/.test(p.runtimeId)) problems.push(`${service}: its metrics carry no runtime-id tag`)
+    const missing = RUNTIME_METRICS.filter((name) => !p.names.includes(name))
+    if (missing.length > 0) problems.push(`${service}: runtime metrics missing: ${missing.join(', ')}`)
+  }
+  const views = results.filter((r) => r.path.startsWith('/shop/products/') && r.got === 200).length
+  const counted = metrics.productViews.reduce((sum, s) => sum + s.points.reduce((n, [, value]) => n + value, 0), 0)
+  if (counted !== views) problems.push(`web's shop.product.views counter adds up to ${counted}, expected ${views} (one a product page served)`)
+  if (metrics.counts.invalid > 0) problems.push(`the intake refused ${metrics.counts.invalid} metric lines; first: ${metrics.invalid[0]?.line} (${metrics.invalid[0]?.reason})`)
+  return problems
+}
+
 /** With a real agent there is nothing to read back: the services' own export counters say it all. */
 export function checkHealth(stopped) {
   const problems = []

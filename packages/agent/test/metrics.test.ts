@@ -98,9 +98,9 @@ void describe('MetricStore', () => {
     const store = new MetricStore()
     store.receive('runtime.node.mem.rss:1|g|#service:web,env:prod,version:1,runtime-id:r1\nx:1|c|#service:web,runtime-id:r2\ny:1|c|#service:api\nbad line', 'http', 5000)
     assert.deepEqual(store.processes(), [
-      { service: 'api', runtimeId: '', env: '', version: '', series: 1, lastSeen: 5000, runtime: false },
-      { service: 'web', runtimeId: 'r1', env: 'prod', version: '1', series: 1, lastSeen: 5000, runtime: true },
-      { service: 'web', runtimeId: 'r2', env: '', version: '', series: 1, lastSeen: 5000, runtime: false }
+      { service: 'api', runtimeId: '', env: '', version: '', series: 1, lastSeen: 5000, runtime: false, names: ['y'] },
+      { service: 'web', runtimeId: 'r1', env: 'prod', version: '1', series: 1, lastSeen: 5000, runtime: true, names: ['runtime.node.mem.rss'] },
+      { service: 'web', runtimeId: 'r2', env: '', version: '', series: 1, lastSeen: 5000, runtime: false, names: ['x'] }
     ])
     assert.deepEqual(store.invalid(), [{ line: 'bad line', reason: 'no name:value', transport: 'http', receivedAt: 5000 }])
   })

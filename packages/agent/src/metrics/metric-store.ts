@@ -50,6 +50,8 @@ export interface MetricProcess {
   readonly lastSeen: number
   /** It sends dd-trace's runtime metrics (`runtime.node.*`). */
   readonly runtime: boolean
+  /** The names of its metrics, sorted. */
+  readonly names: readonly string[]
 }
 
 export interface InvalidLine {
@@ -189,16 +191,19 @@ export class MetricStore {
   }
 
   processes(): MetricProcess[] {
-    const byKey = new Map<string, { service: string; runtimeId: string; env: string; version: string; series: number; lastSeen: number; runtime: boolean }>()
+    const byKey = new Map<string, { service: string; runtimeId: string; env: string; version: string; series: number; lastSeen: number; runtime: boolean; names: Set<string> }>()
     for (const s of this.#series.values()) {
       const key = `${s.service}\n${s.runtimeId}`
       let p = byKey.get(key)
-      if (p === undefined) byKey.set(key, (p = { service: s.service, runtimeId: s.runtimeId, env: s.env, version: s.version, series: 0, lastSeen: 0, runtime: false }))
+      if (p === undefined) byKey.set(key, (p = { service: s.service, runtimeId: s.runtimeId, env: s.env, version: s.version, series: 0, lastSeen: 0, runtime: false, names: new Set() }))
       p.series++
       p.lastSeen = Math.max(p.lastSeen, s.ring.last()?.[0] ?? 0)
+      p.names.add(s.name)
       if (s.name.startsWith('runtime.node.')) p.runtime = true
     }
-    return [...byKey.values()].sort((a, b) => (a.service === b.service ? b.lastSeen - a.lastSeen : a.service < b.service ? -1 : 1))
+    return [...byKey.values()]
+      .map((p) => ({ ...p, names: [...p.names].sort() }))
+      .sort((a, b) => (a.service === b.service ? b.lastSeen - a.lastSeen : a.service < b.service ? -1 : 1))
   }
 
   counts(): MetricCounts {

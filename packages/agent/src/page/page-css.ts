@@ -81,5 +81,24 @@ tr.has-error td:first-child { box-shadow: inset 3px 0 0 var(--error); }
 pre.stack, pre.json { white-space: pre-wrap; word-break: break-all; margin: 6px 0 0; max-height: 300px; overflow: auto; }
 .violation { color: #7a5200; }
 a.trace-link { color: var(--accent); cursor: pointer; text-decoration: underline; }
+.processes { display: flex; flex-wrap: wrap; gap: 8px 18px; margin: 8px 0 12px; }
+.process-group { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; }
+.process-service { font-weight: 600; }
+button.process { display: inline-flex; align-items: center; gap: 6px; font: inherit; background: var(--panel); border: 1px solid var(--line); border-radius: 4px; padding: 3px 8px; cursor: pointer; }
+button.process:hover { background: #f3f4f7; }
+button.process.selected { background: var(--select); border-color: var(--accent); }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 12px; }
+.chart { margin: 0; background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; }
+.chart figcaption { font-weight: 600; margin-bottom: 4px; word-break: break-all; }
+.chart .plot { display: block; width: 100%; height: auto; overflow: visible; }
+.chart .grid-line { stroke: var(--line); stroke-width: 1; }
+.chart .axis-line { stroke: #b8bec8; stroke-width: 1; }
+.chart .y-label { font-size: 10px; fill: var(--muted); text-anchor: end; }
+.chart .x-label { font-size: 10px; fill: var(--muted); }
+.chart .x-label.end { text-anchor: end; }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 12px; margin-top: 2px; }
+.legend-item { display: inline-flex; align-items: center; gap: 4px; word-break: break-all; }
+.swatch { width: 10px; height: 3px; border-radius: 1px; display: inline-block; flex: none; }
+.legend .last { font-variant-numeric: tabular-nums; }
 @media (max-width: 900px) { .trace-body { flex-direction: column; } .span-detail { width: 100%; border-left: 0; border-top: 1px solid var(--line); } }
 `

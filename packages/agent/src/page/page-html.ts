@@ -8,6 +8,7 @@ export const PAGE_HTML = `<!doctype html>
 <title>datadog-apm · local intake</title>
 <link rel="stylesheet" href="/page.css">
 <script src="/page.js" defer></script>
+<script src="/page-metrics.js" defer></script>
 </head>
 <body>
 <header class="top">
@@ -16,6 +17,7 @@ export const PAGE_HTML = `<!doctype html>
     <button type="button" data-tab="traces" class="tab active">Traces <span class="count" id="count-traces"></span></button>
     <button type="button" data-tab="summary" class="tab">Summary</button>
     <button type="button" data-tab="violations" class="tab">Violations <span class="count" id="count-violations"></span></button>
+    <button type="button" data-tab="metrics" class="tab">Metrics</button>
   </nav>
   <div class="controls">
     <span id="status" class="status">connecting…</span>
@@ -69,6 +71,12 @@ export const PAGE_HTML = `<!doctype html>
       <tbody></tbody>
     </table>
     <p id="violations-empty" class="empty">No violations: every payload received so far follows the rules.</p>
+  </section>
+  <section id="view-metrics" class="view" hidden>
+    <p class="muted">Runtime metrics (<code>DD_RUNTIME_METRICS_ENABLED=true</code>) and custom metrics (<code>tracer.dogstatsd</code>) received over DogStatsD, per process: a service and a runtime id, the id its spans carry. <span id="metric-counts"></span></p>
+    <div id="metric-processes" class="processes"></div>
+    <div id="metric-charts" class="charts"></div>
+    <p id="metrics-empty" class="empty">No metrics yet. Turn runtime metrics on in a tracer (<code>DD_RUNTIME_METRICS_ENABLED=true</code>) or send custom ones with <code>tracer.dogstatsd</code>: they come on this intake's <code>/dogstatsd/v2/proxy</code> or on its DogStatsD UDP port.</p>
   </section>
 </main>
 </body>

@@ -91,17 +91,17 @@ export const PAGE_SCRIPT = String.raw`'use strict'
   function showTab(tab) {
     state.tab = tab
     document.querySelectorAll('.tab').forEach(function (b) { b.classList.toggle('active', b.getAttribute('data-tab') === tab) })
-    ;['traces', 'summary', 'violations'].forEach(function (name) { $('view-' + name).hidden = name !== tab })
+    ;['traces', 'summary', 'violations', 'metrics'].forEach(function (name) { $('view-' + name).hidden = name !== tab })
   }
 
-  // The hash says what is shown (#/trace/<id>[/<span id>], #/summary, #/violations), so a view can be
-  // linked and survives a reload.
+  // The hash says what is shown (#/trace/<id>[/<span id>], #/summary, #/violations, #/metrics[/...]), so
+  // a view can be linked and survives a reload. The Metrics view draws itself (page-metrics.js).
   function readHash(load) {
     var parts = location.hash.replace(/^#\/?/, '').split('/')
     if (parts[0] === 'trace' && /^\d+$/.test(parts[1] || '')) {
       showTab('traces')
       setTrace(parts[1], /^\d+$/.test(parts[2] || '') ? parts[2] : null)
-    } else if (parts[0] === 'summary' || parts[0] === 'violations') {
+    } else if (parts[0] === 'summary' || parts[0] === 'violations' || parts[0] === 'metrics') {
       showTab(parts[0])
     } else {
       showTab('traces')
@@ -137,6 +137,7 @@ export const PAGE_SCRIPT = String.raw`'use strict'
       return Promise.all(jobs)
     }
     if (state.tab === 'summary') return loadSummary()
+    if (state.tab === 'metrics') return Promise.resolve()
     return loadViolations()
   }
 

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { IntakeStore } from './intake-store.js'
 import { PAGE_CSS } from '../page/page-css.js'
 import { PAGE_HTML } from '../page/page-html.js'
+import { PAGE_METRICS_SCRIPT } from '../page/page-metrics-script.js'
 import { PAGE_SCRIPT } from '../page/page-script.js'
 import type { StatsStore } from '../stats/stats-store.js'
 import type { MetricStore } from '../metrics/metric-store.js'
@@ -274,6 +275,8 @@ function pageAsset(path: string): PageAsset | undefined {
       return { body: PAGE_HTML, type: 'text/html; charset=utf-8', headers: { 'Content-Security-Policy': PAGE_CSP } }
     case '/page.js':
       return { body: PAGE_SCRIPT, type: 'text/javascript; charset=utf-8', headers: {} }
+    case '/page-metrics.js':
+      return { body: PAGE_METRICS_SCRIPT, type: 'text/javascript; charset=utf-8', headers: {} }
     case '/page.css':
       return { body: PAGE_CSS, type: 'text/css; charset=utf-8', headers: {} }
     default:
