@@ -6,6 +6,7 @@ import { ClientTelemetry } from './client-telemetry.js'
 import { lineSuffix, sanitizeTagValue, type LineSuffix } from './dogstatsd-line.js'
 import { DogStatsDClient, type DogStatsD } from './dogstatsd-client.js'
 import type { MetricsConfig } from '../config/metrics-config.js'
+import { ExporterMetrics, type ExporterCounters } from './exporter-metrics.js'
 import { processTags } from './process-tags.js'
 import { RuntimeMetricsCollector } from './runtime-metrics.js'
 import { DogStatsDSender, type SenderCounters, type SenderMode } from './sender.js'
@@ -31,6 +32,8 @@ export interface TracerMetricsOptions {
   readonly requestTimeoutMs?: number
   /** `ci-<container id>` or `in-<cgroup inode>`; default: read from /proc. */
   readonly entityId?: string | null
+  /** The exporter's running totals, sent as `datadog.tracer.node.exporter.agent.*` with the runtime metrics. */
+  readonly exporterCounters?: () => ExporterCounters | undefined
 }
 
 /**
@@ -60,6 +63,7 @@ export class TracerMetrics {
   readonly #runtime: MetricsAggregator | undefined
   readonly #collector: RuntimeMetricsCollector | undefined
   readonly #telemetry: ClientTelemetry | undefined
+  readonly #exporterMetrics: ExporterMetrics | undefined
   readonly #suffix: LineSuffix
   readonly #diagnostics: Diagnostics
   #timer: NodeJS.Timeout | undefined
@@ -91,6 +95,8 @@ export class TracerMetrics {
       this.#collector.start()
       this.#telemetry = new ClientTelemetry()
     }
+    // As in dd-trace, the tracer's health goes out only while runtime metrics are on.
+    this.#exporterMetrics = config.runtimeMetrics && options.exporterCounters !== undefined ? new ExporterMetrics(options.exporterCounters) : undefined
     this.#timer = setInterval(() => this.#tick(true), config.flushIntervalMs)
     this.#timer.unref()
   }
@@ -114,6 +120,7 @@ export class TracerMetrics {
       const lines: string[] = []
       if (this.#collector !== undefined && this.#runtime !== undefined) {
         this.#collector.capture()
+        this.#exporterMetrics?.capture(this.#runtime)
         const drained = this.#runtime.drain()
         this.#telemetry?.add(drained.counts)
         lines.push(...drained.lines)

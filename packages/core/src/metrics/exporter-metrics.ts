@@ -1,0 +1,80 @@
+import type { MetricsAggregator } from './aggregator.js'
+
+/**
+ * The exporter's running totals since it started, as it would hand them to the metrics: every field is a
+ * count that only grows, except `queuedSpans`. Keys of the `By*` records become tag values.
+ */
+export interface ExporterCounters {
+  /** HTTP requests to the agent (trace payloads, stats, /info). */
+  readonly requests: number
+  /** Answers received, any status. */
+  readonly responses: number
+  readonly responsesByStatus: Readonly<Record<string, number>>
+  /** Requests that got no answer. */
+  readonly errors: number
+  /** By error class name (`TransportError`, `Error`...). */
+  readonly errorsByName: Readonly<Record<string, number>>
+  /** By code (`ECONNREFUSED`, `ETIMEDOUT`...). */
+  readonly errorsByCode: Readonly<Record<string, number>>
+  readonly tracesSent: number
+  readonly spansSent: number
+  readonly bytesSent: number
+  readonly payloadsSent: number
+  readonly tracesDroppedByReason: Readonly<Record<string, number>>
+  readonly spansDroppedByReason: Readonly<Record<string, number>>
+  readonly retries: number
+  /** Payloads sent again after the agent may have had them (a timeout or reset after the whole body). */
+  readonly maybeDelivered: number
+  /** Spans waiting in the queue now. */
+  readonly queuedSpans: number
+}
+
+export const EXPORTER_METRIC_PREFIX = 'datadog.tracer.node.exporter.agent.'
+
+/**
+ * The exporter's health as metrics, sent with the runtime metrics as dd-trace sends its own: counts of
+ * what happened since the last flush, under `datadog.tracer.node.exporter.agent.`. dd-trace's names:
+ * `requests`, `responses`, `responses.by.status` (`status:`), `errors`, `errors.by.name` (`name:`),
+ * `errors.by.code` (`code:`). Ours beside them: `traces.sent`, `spans.sent`, `bytes.sent`,
+ * `payloads.sent`, `traces.dropped.by.reason` and `spans.dropped.by.reason` (`reason:`), `retries`,
+ * `maybe_delivered`, and the gauge `queue.spans`. A count is sent only when it moved.
+ */
+export class ExporterMetrics {
+  readonly #read: () => ExporterCounters | undefined
+  #last = new Map<string, number>()
+
+  constructor(read: () => ExporterCounters | undefined) {
+    this.#read = read
+  }
+
+  capture(metrics: MetricsAggregator): void {
+    const counters = this.#read()
+    if (counters === undefined) return
+    const next = new Map<string, number>()
+    const count = (name: string, total: number, tag = ''): void => {
+      const key = tag === '' ? name : `${name}#${tag}`
+      next.set(key, total)
+      const delta = total - (this.#last.get(key) ?? 0)
+      if (delta > 0) metrics.count(EXPORTER_METRIC_PREFIX + name, delta, tag)
+    }
+    const byTag = (name: string, tagKey: string, totals: Readonly<Record<string, number>>): void => {
+      for (const value of Object.keys(totals)) count(name, totals[value], `${tagKey}:${value}`)
+    }
+    count('requests', counters.requests)
+    count('responses', counters.responses)
+    byTag('responses.by.status', 'status', counters.responsesByStatus)
+    count('errors', counters.errors)
+    byTag('errors.by.name', 'name', counters.errorsByName)
+    byTag('errors.by.code', 'code', counters.errorsByCode)
+    count('traces.sent', counters.tracesSent)
+    count('spans.sent', counters.spansSent)
+    count('bytes.sent', counters.bytesSent)
+    count('payloads.sent', counters.payloadsSent)
+    byTag('traces.dropped.by.reason', 'reason', counters.tracesDroppedByReason)
+    byTag('spans.dropped.by.reason', 'reason', counters.spansDroppedByReason)
+    count('retries', counters.retries)
+    count('maybe_delivered', counters.maybeDelivered)
+    metrics.gauge(`${EXPORTER_METRIC_PREFIX}queue.spans`, counters.queuedSpans)
+    this.#last = next
+  }
+}

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { SocketTransport } from '../src/agent-client/socket-transport.js'
+import { Diagnostics } from '../src/base/diagnostics.js'
+import { EXPORTER_METRIC_PREFIX, type ExporterCounters } from '../src/metrics/exporter-metrics.js'
+import { resolveMetricsConfig } from '../src/config/metrics-config.js'
+import { TracerMetrics } from '../src/metrics/tracer-metrics.js'
+import { proxyServer } from './support/dogstatsd-servers.js'
+
+const zero: ExporterCounters = {
+  requests: 0,
+  responses: 0,
+  responsesByStatus: {},
+  errors: 0,
+  errorsByName: {},
+  errorsByCode: {},
+  tracesSent: 0,
+  spansSent: 0,
+  bytesSent: 0,
+  payloadsSent: 0,
+  tracesDroppedByReason: {},
+  spansDroppedByReason: {},
+  retries: 0,
+  maybeDelivered: 0,
+  queuedSpans: 0
+}
+
+test("the exporter's counters go out as counts of what moved since the last flush, under dd-trace's prefix", async (t) => {
+  const proxy = await proxyServer(t)
+  const transport = new SocketTransport(proxy.url)
+  let counters: ExporterCounters = zero
+  const metrics = new TracerMetrics({
+    config: { ...resolveMetricsConfig({ runtimeMetrics: { enabled: true, flushIntervalMs: 3_600_000 } }, {}, () => {}, true) },
+    identity: { service: 'svc', env: undefined, version: undefined, tags: {}, runtimeId: 'rid' },
+    transport,
+    diagnostics: new Diagnostics(false),
+    entityId: null,
+    exporterCounters: () => counters
+  })
+  t.after(async () => {
+    await metrics.shutdown()
+    await transport.close()
+  })
+  // A line without the tags every runtime metric carries (global and process tags): `name:value|type|#own,tags`.
+  const own = (line: string): string => {
+    const [head, tags = ''] = line.split('|#')
+    const kept = tags.split(',').filter((tag) => !/^(service|runtime-id|entrypoint\.[a-z]+|package\.json\.name|svc\.(auto|user)):/.test(tag))
+    return `${head}|#${kept.join(',')}`
+  }
+  const exporterLines = (from = 0): string[] => proxy.lines().slice(from).filter((l) => l.startsWith(EXPORTER_METRIC_PREFIX)).map(own)
+
+  counters = { ...zero, requests: 3, responses: 2, responsesByStatus: { '200': 2 }, errors: 1, errorsByName: { TransportError: 1 }, errorsByCode: { ECONNREFUSED: 1 }, tracesSent: 5, spansSent: 12, bytesSent: 900, payloadsSent: 2, tracesDroppedByReason: { queue_full: 1 }, retries: 1, queuedSpans: 4 }
+  await metrics.flush()
+  assert.deepEqual(exporterLines().sort(), [
+    'datadog.tracer.node.exporter.agent.bytes.sent:900|c|#',
+    'datadog.tracer.node.exporter.agent.errors.by.code:1|c|#code:ECONNREFUSED',
+    'datadog.tracer.node.exporter.agent.errors.by.name:1|c|#name:TransportError',
+    'datadog.tracer.node.exporter.agent.errors:1|c|#',
+    'datadog.tracer.node.exporter.agent.payloads.sent:2|c|#',
+    'datadog.tracer.node.exporter.agent.queue.spans:4|g|#',
+    'datadog.tracer.node.exporter.agent.requests:3|c|#',
+    'datadog.tracer.node.exporter.agent.responses.by.status:2|c|#status:200',
+    'datadog.tracer.node.exporter.agent.responses:2|c|#',
+    'datadog.tracer.node.exporter.agent.retries:1|c|#',
+    'datadog.tracer.node.exporter.agent.spans.sent:12|c|#',
+    'datadog.tracer.node.exporter.agent.traces.dropped.by.reason:1|c|#reason:queue_full',
+    'datadog.tracer.node.exporter.agent.traces.sent:5|c|#'
+  ])
+  const first = proxy.lines().length
+  counters = { ...counters, requests: 4, responses: 3, responsesByStatus: { '200': 2, '503': 1 }, queuedSpans: 0 }
+  await metrics.flush()
+  assert.deepEqual(exporterLines(first).sort(), [
+    'datadog.tracer.node.exporter.agent.queue.spans:0|g|#',
+    'datadog.tracer.node.exporter.agent.requests:1|c|#',
+    'datadog.tracer.node.exporter.agent.responses.by.status:1|c|#status:503',
+    'datadog.tracer.node.exporter.agent.responses:1|c|#'
+  ], 'only what moved, by how much')
+})
