@@ -87,8 +87,12 @@ test("runtime metrics: dd-trace's names, types and tags, over the agent's DogSta
   const has = (name: string): boolean => seen().some((l) => l.name === name)
   const histogramNames = ['runtime.node.event_loop.delay', 'runtime.node.gc.pause', 'runtime.node.gc.pause.by.type'].flatMap((base) => [...HIST_GAUGES, ...HIST_COUNTS].map((s) => `${base}.${s}`))
   const expected = [...GAUGES, ...BY_SPACE, ...histogramNames, 'datadog.dogstatsd.client.metrics']
-  // One flush may span several requests: wait for every name rather than for one of them.
-  await waitUntil(() => expected.every(has), 'every runtime metric', 5000)
+  // One flush may span several requests, and GC entries reach the observer a turn after the GC: wait
+  // for every name, and for what the exercise above must show (a scavenge, the blocked loop).
+  const exercised = (): boolean =>
+    seen().some((l) => l.name === 'runtime.node.gc.pause.by.type.count' && l.tags.includes('gc_type:scavenge')) &&
+    seen().some((l) => l.name === 'runtime.node.event_loop.delay.max' && l.value >= 1e6)
+  await waitUntil(() => expected.every(has) && exercised(), 'every runtime metric, a scavenge and the blocked loop', 8000)
   const lines = seen()
   const typeOf = (name: string): string | undefined => lines.find((l) => l.name === name)?.type
   for (const name of GAUGES) assert.equal(typeOf(name), 'g', name)
