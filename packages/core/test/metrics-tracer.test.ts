@@ -189,6 +189,20 @@ test('the local intake: runtime metrics arrive on its proxy, tagged with the run
   assert.deepEqual(log, [])
 })
 
+test("metrics go through the exporter's agent client: the proxy POST reuses the connection the traces went on", async (t) => {
+  const proxy = await proxyServer(t)
+  const { tracer } = tracerFor(t, { url: proxy.url.href, exporter: undefined, agentDiscovery: false })
+  tracer.trace('op', () => {})
+  await tracer.flush()
+  const traces = proxy.requests.filter((r) => r.path === '/v0.4/traces')
+  assert.equal(traces.length, 1)
+  tracer.dogstatsd.increment('orders')
+  await tracer.dogstatsd.flush()
+  const posts = proxy.requests.filter((r) => r.path === '/dogstatsd/v2/proxy')
+  assert.equal(posts.length, 1)
+  assert.equal(posts[0].remotePort, traces[0].remotePort, 'a second client would have opened a connection of its own')
+})
+
 test('the runtime-id tag of metrics is the runtime-id of the spans; an agent without the proxy (404) sends metrics to UDP', async (t) => {
   const agent = await startAgent({ info: { endpoints: ['/v0.4/traces', '/info'] } })
   t.after(() => agent.close())

@@ -6,7 +6,7 @@ import { TransportError } from './transport-error.js'
 
 /** An idle connection is closed after this long (the agent keeps its side open longer). */
 const KEEP_ALIVE_MS = 4000
-/** Idle connections kept for reuse; the exporter has at most two requests in flight, plus /info and stats. */
+/** Idle connections kept for reuse; the exporter has at most two requests in flight, plus /info, stats and metrics. */
 const MAX_IDLE = 2
 
 /** How many connections a transport holds, for tests and diagnostics. */

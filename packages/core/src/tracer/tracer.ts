@@ -60,6 +60,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   readonly #spanSampler: SpanSampler | undefined
   #shutdown = false
   #metrics: TracerMetrics | undefined
+  /** The metrics' own agent client, made only when the exporter has none to share. */
   #metricsTransport: Transport | undefined
 
   constructor(options: TracerOptions = {}) {
@@ -140,12 +141,15 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   /** Runtime and custom metrics: started with the tracer when runtime metrics are on, else on the first use of `dogstatsd`. */
   #startMetrics(): TracerMetrics {
     const config = this.config
-    // Its own connection to the agent: the proxy's small POSTs never wait behind a trace payload.
-    this.#metricsTransport = new SocketTransport(config.url)
+    // One agent client for traces, stats, /info and metrics: the same address, the same connections (a
+    // proxy POST never waits behind a trace payload: each exchange takes a connection of its own). An
+    // exporter given in the options has none to lend.
+    const exporter = this.#exporter
+    const transport = exporter instanceof AgentExporter ? exporter.transport : (this.#metricsTransport = new SocketTransport(config.url))
     return new TracerMetrics({
       config: config.metrics,
       identity: { service: config.service, env: config.env, version: config.version, tags: config.tags, runtimeId: runtimeId ?? '' },
-      transport: this.#metricsTransport,
+      transport,
       agentUrl: config.url.href.replace(/\/$/, ''),
       diagnostics: this.#diagnostics,
       requestTimeoutMs: config.requestTimeoutMs
@@ -381,6 +385,8 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     this.#finishOpen('shutdown')
     disableIntegrations(this)
     try {
+      // The exporter closes the agent client the metrics share; closing ends idle connections only, so
+      // the metrics' last POST, in flight or not yet sent, still goes out.
       await Promise.all([this.#exporter.shutdown(options?.timeoutMs ?? 2000), this.#metrics?.shutdown()])
       await this.#metricsTransport?.close()
     } catch (err) {

@@ -31,9 +31,11 @@ export interface ProxyRequest {
   readonly path: string | undefined
   readonly headers: IncomingHttpHeaders
   readonly body: string
+  /** The client's port: requests that share it came on one connection. */
+  readonly remotePort: number | undefined
 }
 
-/** An agent's DogStatsD proxy on 127.0.0.1 that records each request and answers `status()`. */
+/** An agent's DogStatsD proxy on 127.0.0.1 that records each request (to any path) and answers `status`. */
 export interface ProxyServer {
   readonly url: URL
   readonly requests: ProxyRequest[]
@@ -48,7 +50,7 @@ export async function proxyServer(t: TestContext, status = 200): Promise<ProxySe
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
-      requests.push({ method: req.method, path: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') })
+      requests.push({ method: req.method, path: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), remotePort: req.socket.remotePort })
       res.statusCode = proxy.status
       res.end()
     })
