@@ -87,6 +87,11 @@ test('5xx then success: retried in the same slot, counted once as sent', async (
   assert.equal(h.tracesDropped, 0)
   assert.equal(transport.requests.filter((r) => r.path !== '/info').length, 3)
   assert.equal(h.discovery, 'absent')
+  // Each attempt of a trace payload, as dd-trace's exporter counts them (/info is not one).
+  assert.deepEqual(
+    [h.requests, h.responses, h.responsesByStatus, h.errors, h.errorsByName, h.errorsByCode],
+    [3, 2, { 200: 1, 503: 1 }, 1, { Error: 1 }, { ECONNREFUSED: 1 }]
+  )
 })
 
 test('past the deadline a failing payload is dropped as network, with the last error', async () => {

@@ -18,6 +18,18 @@ export interface ClientStatsHealth extends StatsComputeHealth {
  * `tracesMaybeDelivered`, or is still waiting (`queuedSpans`, `inFlightRequests`).
  */
 export interface ExporterHealth {
+  /** Trace payload requests to the agent: every attempt, retries and the halves of a split payload included. */
+  requests: number
+  /** Requests the agent answered, whatever the status. */
+  responses: number
+  /** Answers by status: `200`, `413`, `503`... */
+  responsesByStatus: Record<string, number>
+  /** Requests that ended with no answer (refused, reset, timed out). */
+  errors: number
+  /** Requests with no answer by the error's name (`TransportError`...). */
+  errorsByName: Record<string, number>
+  /** Requests with no answer by code (`ECONNREFUSED`, `ETIMEDOUT`...). */
+  errorsByCode: Record<string, number>
   tracesSent: number
   spansSent: number
   bytesSent: number
@@ -68,6 +80,12 @@ export interface ExporterHealth {
 /** The counters of `ExporterHealth` that the exporter's parts add to. */
 export type HealthCounts = Pick<
   ExporterHealth,
+  | 'requests'
+  | 'responses'
+  | 'responsesByStatus'
+  | 'errors'
+  | 'errorsByName'
+  | 'errorsByCode'
   | 'tracesSent'
   | 'spansSent'
   | 'bytesSent'
@@ -88,11 +106,17 @@ export type HealthCounts = Pick<
 >
 
 /**
- * The exporter's counters, shared by its parts: the batcher counts what it drops, the send policy what
- * was sent, dropped or maybe delivered, the exporter what is in flight.
+ * The exporter's counters, shared by its parts: the batcher counts what it drops, the send policy its
+ * requests and what was sent, dropped or maybe delivered, the exporter what is in flight.
  */
 export class HealthCounters {
   readonly counts: HealthCounts = {
+    requests: 0,
+    responses: 0,
+    responsesByStatus: {},
+    errors: 0,
+    errorsByName: {},
+    errorsByCode: {},
     tracesSent: 0,
     spansSent: 0,
     bytesSent: 0,
@@ -110,6 +134,26 @@ export class HealthCounters {
     lastError: undefined,
     inFlightRequests: 0,
     inFlightBytes: 0
+  }
+
+  /** A trace payload request is about to go out. */
+  request(): void {
+    this.counts.requests++
+  }
+
+  /** The agent answered a request. */
+  answered(status: number): void {
+    const c = this.counts
+    c.responses++
+    c.responsesByStatus[status] = (c.responsesByStatus[status] ?? 0) + 1
+  }
+
+  /** A request ended with no answer. */
+  unanswered(name: string, code: string): void {
+    const c = this.counts
+    c.errors++
+    c.errorsByName[name] = (c.errorsByName[name] ?? 0) + 1
+    c.errorsByCode[code] = (c.errorsByCode[code] ?? 0) + 1
   }
 
   sent(traces: number, spans: number, bytes: number): void {
@@ -145,6 +189,13 @@ export class HealthCounters {
   /** A copy of the counters: the maps are copied too, so a snapshot never changes under its reader. */
   snapshot(): HealthCounts {
     const c = this.counts
-    return { ...c, droppedByReason: { ...c.droppedByReason }, spansDroppedByReason: { ...c.spansDroppedByReason } }
+    return {
+      ...c,
+      responsesByStatus: { ...c.responsesByStatus },
+      errorsByName: { ...c.errorsByName },
+      errorsByCode: { ...c.errorsByCode },
+      droppedByReason: { ...c.droppedByReason },
+      spansDroppedByReason: { ...c.spansDroppedByReason }
+    }
   }
 }

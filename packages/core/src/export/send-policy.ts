@@ -53,6 +53,11 @@ export function errorCode(err: unknown): string {
   return String(err)
 }
 
+/** The class name of a failure, as dd-trace tags its exporter errors (`TransportError`, `Error`...). */
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : typeof err
+}
+
 /**
  * What happens to a trace payload once it leaves the queue: the delivery rules.
  *
@@ -123,6 +128,7 @@ export class SendPolicy {
       let response: TransportResponse | undefined
       let failure = ''
       let unanswered = false
+      this.#health.request()
       try {
         response = await this.#transport.send(
           PATHS[payload.protocol],
@@ -134,10 +140,12 @@ export class SendPolicy {
       } catch (err) {
         failure = errorCode(err)
         unanswered = failureStage(err) === 'maybe-delivered'
+        this.#health.unanswered(errorName(err), failure)
         this.#diagnostics.debug(`sending ${traces(payload.traceCount)} to ${this.#url} failed (attempt ${attempt}, ${unanswered ? 'maybe delivered' : 'not sent'}): ${failure}`)
       }
       let reason = ''
       if (response !== undefined) {
+        this.#health.answered(response.status)
         this.#options.onAnswer(response)
         reason = response.body.trim().slice(0, 200)
         failure = `HTTP ${response.status}${reason === '' ? '' : `: ${reason}`}`

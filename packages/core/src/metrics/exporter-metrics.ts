@@ -1,33 +1,29 @@
+import type { ExporterHealth } from '../export/health.js'
 import type { MetricsAggregator } from './aggregator.js'
 
 /**
- * The exporter's running totals since it started, as it would hand them to the metrics: every field is a
- * count that only grows, except `queuedSpans`. Keys of the `By*` records become tag values.
+ * The exporter's running totals that go out as metrics: every field is a count that only grows, except
+ * `queuedSpans`. Keys of the records become tag values.
  */
-export interface ExporterCounters {
-  /** HTTP requests to the agent (trace payloads, stats, /info). */
-  readonly requests: number
-  /** Answers received, any status. */
-  readonly responses: number
-  readonly responsesByStatus: Readonly<Record<string, number>>
-  /** Requests that got no answer. */
-  readonly errors: number
-  /** By error class name (`TransportError`, `Error`...). */
-  readonly errorsByName: Readonly<Record<string, number>>
-  /** By code (`ECONNREFUSED`, `ETIMEDOUT`...). */
-  readonly errorsByCode: Readonly<Record<string, number>>
-  readonly tracesSent: number
-  readonly spansSent: number
-  readonly bytesSent: number
-  readonly payloadsSent: number
-  readonly tracesDroppedByReason: Readonly<Record<string, number>>
-  readonly spansDroppedByReason: Readonly<Record<string, number>>
-  readonly retries: number
-  /** Payloads sent again after the agent may have had them (a timeout or reset after the whole body). */
-  readonly maybeDelivered: number
-  /** Spans waiting in the queue now. */
-  readonly queuedSpans: number
-}
+export type ExporterCounters = Pick<
+  ExporterHealth,
+  | 'requests'
+  | 'responses'
+  | 'responsesByStatus'
+  | 'errors'
+  | 'errorsByName'
+  | 'errorsByCode'
+  | 'tracesSent'
+  | 'spansSent'
+  | 'bytesSent'
+  | 'payloadsSent'
+  | 'droppedByReason'
+  | 'spansDroppedByReason'
+  | 'retries'
+  | 'payloadsMaybeDelivered'
+  | 'tracesMaybeDelivered'
+  | 'queuedSpans'
+>
 
 export const EXPORTER_METRIC_PREFIX = 'datadog.tracer.node.exporter.agent.'
 
@@ -35,9 +31,11 @@ export const EXPORTER_METRIC_PREFIX = 'datadog.tracer.node.exporter.agent.'
  * The exporter's health as metrics, sent with the runtime metrics as dd-trace sends its own: counts of
  * what happened since the last flush, under `datadog.tracer.node.exporter.agent.`. dd-trace's names:
  * `requests`, `responses`, `responses.by.status` (`status:`), `errors`, `errors.by.name` (`name:`),
- * `errors.by.code` (`code:`). Ours beside them: `traces.sent`, `spans.sent`, `bytes.sent`,
- * `payloads.sent`, `traces.dropped.by.reason` and `spans.dropped.by.reason` (`reason:`), `retries`,
- * `maybe_delivered`, and the gauge `queue.spans`. A count is sent only when it moved.
+ * `errors.by.code` (`code:`), all of trace payload requests. Ours beside them: `traces.sent`,
+ * `spans.sent`, `bytes.sent`, `payloads.sent`, `traces.dropped.by.reason` and
+ * `spans.dropped.by.reason` (`reason:`), `retries`, `payloads.maybe_delivered` (attempts written whole
+ * and unanswered), `traces.maybe_delivered` (traces given up while the agent may have them), and the
+ * gauge `queue.spans`. A count is sent only when it moved.
  */
 export class ExporterMetrics {
   readonly #read: () => ExporterCounters | undefined
@@ -70,10 +68,11 @@ export class ExporterMetrics {
     count('spans.sent', counters.spansSent)
     count('bytes.sent', counters.bytesSent)
     count('payloads.sent', counters.payloadsSent)
-    byTag('traces.dropped.by.reason', 'reason', counters.tracesDroppedByReason)
+    byTag('traces.dropped.by.reason', 'reason', counters.droppedByReason)
     byTag('spans.dropped.by.reason', 'reason', counters.spansDroppedByReason)
     count('retries', counters.retries)
-    count('maybe_delivered', counters.maybeDelivered)
+    count('payloads.maybe_delivered', counters.payloadsMaybeDelivered)
+    count('traces.maybe_delivered', counters.tracesMaybeDelivered)
     metrics.gauge(`${EXPORTER_METRIC_PREFIX}queue.spans`, counters.queuedSpans)
     this.#last = next
   }

@@ -152,7 +152,9 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
       transport,
       agentUrl: config.url.href.replace(/\/$/, ''),
       diagnostics: this.#diagnostics,
-      requestTimeoutMs: config.requestTimeoutMs
+      requestTimeoutMs: config.requestTimeoutMs,
+      // Read once a flush, with the runtime metrics: the request path never sees it.
+      exporterCounters: () => exporter.health?.()
     })
   }
 
