@@ -3,30 +3,14 @@ import { test } from 'node:test'
 import { startAgent } from '@datadog-apm/agent'
 import { SocketTransport } from '../src/agent-client/socket-transport.js'
 import { Diagnostics } from '../src/base/diagnostics.js'
+import { HealthCounters } from '../src/export/health.js'
 import { EXPORTER_METRIC_PREFIX, type ExporterCounters } from '../src/metrics/exporter-metrics.js'
 import { resolveMetricsConfig } from '../src/config/metrics-config.js'
 import { TracerMetrics } from '../src/metrics/tracer-metrics.js'
 import { createTracer } from '../src/tracer/tracer.js'
 import { proxyServer } from './support/dogstatsd-servers.js'
 
-const zero: ExporterCounters = {
-  requests: 0,
-  responses: 0,
-  responsesByStatus: {},
-  errors: 0,
-  errorsByName: {},
-  errorsByCode: {},
-  tracesSent: 0,
-  spansSent: 0,
-  bytesSent: 0,
-  payloadsSent: 0,
-  droppedByReason: {},
-  spansDroppedByReason: {},
-  retries: 0,
-  payloadsMaybeDelivered: 0,
-  tracesMaybeDelivered: 0,
-  queuedSpans: 0
-}
+const zero: ExporterCounters = { ...new HealthCounters().snapshot(), queuedSpans: 0 }
 
 test("the exporter's counters go out as counts of what moved since the last flush, under dd-trace's prefix", async (t) => {
   const proxy = await proxyServer(t)

@@ -1,29 +1,12 @@
-import type { ExporterHealth } from '../export/health.js'
+import type { ExporterHealth, HealthCounts } from '../export/health.js'
 import type { MetricsAggregator } from './aggregator.js'
 
 /**
- * The exporter's running totals that go out as metrics: every field is a count that only grows, except
- * `queuedSpans`. Keys of the records become tag values.
+ * What metrics read of the exporter: its running totals, counts that only grow (`lastError` and the
+ * in-flight numbers among them are not sent), and its queue length. Keys of the records become tag
+ * values.
  */
-export type ExporterCounters = Pick<
-  ExporterHealth,
-  | 'requests'
-  | 'responses'
-  | 'responsesByStatus'
-  | 'errors'
-  | 'errorsByName'
-  | 'errorsByCode'
-  | 'tracesSent'
-  | 'spansSent'
-  | 'bytesSent'
-  | 'payloadsSent'
-  | 'droppedByReason'
-  | 'spansDroppedByReason'
-  | 'retries'
-  | 'payloadsMaybeDelivered'
-  | 'tracesMaybeDelivered'
-  | 'queuedSpans'
->
+export type ExporterCounters = HealthCounts & Pick<ExporterHealth, 'queuedSpans'>
 
 export const EXPORTER_METRIC_PREFIX = 'datadog.tracer.node.exporter.agent.'
 
