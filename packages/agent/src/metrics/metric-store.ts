@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events'
 import { RingBuffer } from '../store/ring-buffer.js'
+import { Waiters } from '../store/waiters.js'
 import { parseMetricLine, type MetricTypeName } from './dogstatsd-parser.js'
 import { PointRing } from './series.js'
 
@@ -106,17 +106,15 @@ export class MetricStore {
   // In least recently updated order: a point moves its series to the end.
   readonly #series = new Map<string, Stored>()
   readonly #invalid = new RingBuffer<InvalidLine>(INVALID_KEPT)
-  readonly #events = new EventEmitter()
+  readonly #waiters = new Waiters()
   readonly #counts: MetricCounts = { packets: 0, httpRequests: 0, lines: 0, invalid: 0, skipped: 0, evicted: 0, series: 0 }
   #version = 0
-  #closed = false
 
   constructor(maxSeries = DEFAULT_MAX_SERIES, maxPoints = DEFAULT_MAX_POINTS) {
     if (!Number.isInteger(maxSeries) || maxSeries < 1) throw new RangeError(`maxSeries must be a positive integer, got ${maxSeries}`)
     if (!Number.isInteger(maxPoints) || maxPoints < 1) throw new RangeError(`maxPoints must be a positive integer, got ${maxPoints}`)
     this.#maxSeries = maxSeries
     this.#maxPoints = maxPoints
-    this.#events.setMaxListeners(0)
   }
 
   /** Changes whenever something arrives or is cleared: the page polls cheaply on it. */
@@ -135,7 +133,7 @@ export class MetricStore {
       this.#line(line, transport, receivedAt)
     }
     this.#version++
-    this.#events.emit('change')
+    this.#waiters.changed()
   }
 
   #line(line: string, transport: MetricTransport, receivedAt: number): void {
@@ -233,27 +231,9 @@ export class MetricStore {
   waitForMetric(name: string, options: WaitForMetricOptions = {}): Promise<MetricSeries> {
     const { timeoutMs = 5000, filter } = options
     const find = (): MetricSeries | undefined => this.series({ names: [name] }).find((s) => s.points.length > 0 && (filter === undefined || filter(s)))
-    return new Promise((resolve, reject) => {
-      const settle = (fn: () => void): void => {
-        clearTimeout(timer)
-        this.#events.off('change', onChange)
-        this.#events.off('close', onClose)
-        fn()
-      }
-      const onChange = (): void => {
-        try {
-          const found = find()
-          if (found !== undefined) settle(() => resolve(found))
-        } catch (error) {
-          settle(() => reject(error instanceof Error ? error : new Error(String(error))))
-        }
-      }
-      const onClose = (): void => settle(() => reject(new Error(`the agent closed while waiting for metric ${name}`)))
-      const timer = setTimeout(() => settle(() => reject(new Error(this.#describe(name, timeoutMs)))), timeoutMs)
-      this.#events.on('change', onChange)
-      this.#events.on('close', onClose)
-      if (this.#closed) onClose()
-      else onChange()
+    return this.#waiters.wait(find, timeoutMs, {
+      closed: () => `the agent closed while waiting for metric ${name}`,
+      timedOut: () => this.#describe(name, timeoutMs)
     })
   }
 
@@ -268,7 +248,6 @@ export class MetricStore {
   }
 
   close(): void {
-    this.#closed = true
-    this.#events.emit('close')
+    this.#waiters.close()
   }
 }

@@ -1,6 +1,6 @@
-import { EventEmitter } from 'node:events'
 import { RingBuffer } from './ring-buffer.js'
 import { TraceIndex, type StoredTrace } from './trace-index.js'
+import { Waiters } from './waiters.js'
 import type { ReceivedPayload, ReceivedSpan, ReceivedTrace, Violation } from '../intake/types.js'
 
 export interface WaitForTracesOptions {
@@ -9,8 +9,6 @@ export interface WaitForTracesOptions {
   filter?: (trace: ReceivedTrace) => boolean
 }
 
-const CHANGE = 'change'
-const CLOSE = 'close'
 const LISTED = 20
 
 export const DEFAULT_MAX_SPANS = 250_000
@@ -27,11 +25,10 @@ export class IntakeStore {
   readonly #index = new TraceIndex()
   readonly #payloads: RingBuffer<ReceivedPayload>
   readonly #violations: RingBuffer<Violation>
-  readonly #events = new EventEmitter()
+  readonly #waiters = new Waiters()
   #spanCount = 0
   #payloadSeq = 0
   #version = 0
-  #closed = false
 
   constructor(capacity: number, maxSpans: number = DEFAULT_MAX_SPANS) {
     this.#capacity = capacity
@@ -39,8 +36,6 @@ export class IntakeStore {
     this.#traces = new RingBuffer(capacity)
     this.#payloads = new RingBuffer(capacity)
     this.#violations = new RingBuffer(capacity)
-    // Any number of tests may wait at once; the default cap of 10 listeners would only produce warnings.
-    this.#events.setMaxListeners(0)
   }
 
   record(payload: ReceivedPayload, traces: readonly ReceivedTrace[], violations: readonly Violation[]): void {
@@ -60,7 +55,7 @@ export class IntakeStore {
       this.#violations.push(violation)
     }
     this.#version++
-    this.#events.emit(CHANGE)
+    this.#waiters.changed()
   }
 
   #forget(chunk: ReceivedTrace | undefined): void {
@@ -128,8 +123,7 @@ export class IntakeStore {
 
   /** Rejects every pending wait; later waits that are not already satisfied reject at once. */
   close(): void {
-    this.#closed = true
-    this.#events.emit(CLOSE)
+    this.#waiters.close()
   }
 
   waitForTraces(count: number, options: WaitForTracesOptions = {}): Promise<ReceivedTrace[]> {
@@ -144,31 +138,9 @@ export class IntakeStore {
       const found = this.traces(filter)
       return found.length >= count ? found : undefined
     }
-    return new Promise((resolve, reject) => {
-      const settle = (fn: () => void): void => {
-        clearTimeout(timer)
-        this.#events.off(CHANGE, onChange)
-        this.#events.off(CLOSE, onClose)
-        fn()
-      }
-      const onChange = (): void => {
-        try {
-          const found = matching()
-          if (found !== undefined) settle(() => resolve(found))
-        } catch (error) {
-          settle(() => reject(error instanceof Error ? error : new Error(String(error))))
-        }
-      }
-      const onClose = (): void => {
-        settle(() => reject(new Error(this.#describe(`the agent closed while waiting for ${count} traces`, filter))))
-      }
-      const timer = setTimeout(() => {
-        settle(() => reject(new Error(this.#describe(`expected ${count} traces${filter ? ' matching the filter' : ''} within ${timeoutMs} ms`, filter))))
-      }, timeoutMs)
-      this.#events.on(CHANGE, onChange)
-      this.#events.on(CLOSE, onClose)
-      if (this.#closed) onClose()
-      else onChange()
+    return this.#waiters.wait(matching, timeoutMs, {
+      closed: () => this.#describe(`the agent closed while waiting for ${count} traces`, filter),
+      timedOut: () => this.#describe(`expected ${count} traces${filter ? ' matching the filter' : ''} within ${timeoutMs} ms`, filter)
     })
   }
 
