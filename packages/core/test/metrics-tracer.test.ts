@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { test, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { TracerOptions } from '../src/tracer/options.js'
@@ -238,14 +241,44 @@ test('no agent: runtime metrics go over UDP to the DogStatsD port, with one warn
   assert.match(log[0], /ECONNREFUSED/)
 })
 
-test('shutdown stops the metrics: no request after it', async (t) => {
+test('shutdown stops the metrics: no interval flush and no request after it', async (t) => {
+  // The flush interval runs on mocked time: what a leftover interval would send is sent when ticked.
+  t.mock.timers.enable({ apis: ['setInterval'] })
   const proxy = await proxyServer(t)
   const { tracer } = tracerFor(t, { url: proxy.url.href, runtimeMetrics: { enabled: true, flushIntervalMs: 20 } })
-  await waitUntil(() => proxy.requests.length >= 2, 'two flushes')
+  t.mock.timers.tick(20)
+  await waitUntil(() => proxy.requests.some((r) => r.path === '/dogstatsd/v2/proxy'), 'a flush on the interval')
   await tracer.shutdown()
   const after = proxy.requests.length
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.mock.timers.tick(200)
+  tracer.dogstatsd.increment('late')
+  await tracer.dogstatsd.flush()
   assert.equal(proxy.requests.length, after)
+})
+
+test('tracer.flush() waits for the metrics no longer than flushTimeoutMs: a proxy that never answers does not hold it', async (t) => {
+  const held: ServerResponse[] = []
+  const server = createServer((req, res) => {
+    if (req.url === '/dogstatsd/v2/proxy') held.push(res)
+    else res.end()
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.after(() => {
+    server.closeAllConnections()
+    return new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const { tracer } = tracerFor(t, { url, exporter: undefined, agentDiscovery: false, flushTimeoutMs: 50 })
+  tracer.dogstatsd.increment('orders')
+  const started = performance.now()
+  const flushed = tracer.flush()
+  await waitUntil(() => held.length === 1, 'the proxy POST')
+  await flushed
+  // The POST's own timeout is 2 s: a flush that waited for it took at least that.
+  const tookMs = performance.now() - started
+  assert.ok(tookMs < 1900, `flush() took ${Math.round(tookMs)} ms`)
+  assert.equal(held[0].writableEnded, false)
 })
 
 test('runtime metrics never keep a process alive', (t) => {

@@ -333,8 +333,11 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
 
   /** Sends every trace finished before the call, waiting at most `flushTimeoutMs`. Never rejects. */
   async flush(): Promise<void> {
+    const timeoutMs = this.config.flushTimeoutMs
     try {
-      await Promise.all([this.#exporter.flush({ timeoutMs: this.config.flushTimeoutMs }), this.#metrics?.flush()])
+      // The exporter keeps its own deadline; the metrics sender's POSTs each have a timeout, but a queue
+      // of them does not, so the metrics get the same deadline here.
+      await Promise.all([this.#exporter.flush({ timeoutMs }), settledWithin(this.#metrics?.flush(), timeoutMs, false)])
     } catch (err) {
       this.#diagnostics.warn('flush-failed', 'flushing traces failed', String(err))
     }
@@ -347,21 +350,13 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
    */
   async flushWithin(timeoutMs: number, cut?: string): Promise<void> {
     if (cut !== undefined) this.#finishOpen(cut)
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs)
-    })
-    let flushing: Promise<void>
+    let flushing: Promise<unknown>
     try {
-      flushing = Promise.all([this.#exporter.flush({ timeoutMs }), this.#metrics?.flush()]).then(
-        () => undefined,
-        () => undefined
-      )
+      flushing = Promise.all([this.#exporter.flush({ timeoutMs }), this.#metrics?.flush()])
     } catch {
       flushing = Promise.resolve()
     }
-    await Promise.race([flushing, deadline])
-    clearTimeout(timer)
+    await settledWithin(flushing, timeoutMs, true)
     const health = this.health()
     if (health !== undefined && (health.queuedSpans > 0 || health.inFlightRequests > 0)) {
       // The retries that would have reported it outlive the process: say now what did not go out.
@@ -400,4 +395,22 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
 /** A tracer configured from `options` merged over the `DD_*` environment. */
 export function createTracer(options?: TracerOptions): Tracer {
   return new CoreTracer(options)
+}
+
+/**
+ * Resolves when `work` settles or after `timeoutMs`, whichever is first; never rejects. With `hold`, the
+ * timer keeps the process alive that long (the exit flush), else it never does.
+ */
+async function settledWithin(work: Promise<unknown> | undefined, timeoutMs: number, hold: boolean): Promise<void> {
+  if (work === undefined) return
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs)
+    if (!hold) timer.unref()
+  })
+  try {
+    await Promise.race([work.then(() => undefined, () => undefined), deadline])
+  } finally {
+    clearTimeout(timer)
+  }
 }
