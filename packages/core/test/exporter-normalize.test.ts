@@ -125,6 +125,17 @@ test('the encoder applies the agent\'s rules at encode time', () => {
   assert.equal(span.metrics.nan, undefined, 'a NaN metric is not sent')
 })
 
+test('a tag value set past the agent limit arrives as the agent would leave it: 25,000 bytes and ...', () => {
+  const span = encodeOne((s) => {
+    s.setTag('long', 'y'.repeat(30_000))
+    s.setTag('wide', '\u00e9'.repeat(20_000))
+    s.setTag('edge', 'z'.repeat(25_001))
+  })
+  assert.equal(span.meta.long, `${'y'.repeat(25_000)}...`)
+  assert.equal(span.meta.wide, `${'\u00e9'.repeat(12_500)}...`, 'bytes are counted, not characters')
+  assert.equal(span.meta.edge, `${'z'.repeat(25_000)}...`)
+})
+
 test('global env is normalized once; hostile field values written by user code never throw', () => {
   const span = encodeOne((s) => {
     ;(s as unknown as { name: unknown }).name = 42

@@ -11,7 +11,7 @@ test('members are read with values percent-decoded and properties ignored', () =
 })
 
 test('a malformed member drops the whole header', () => {
-  for (const bad of ['a=1,b', 'a=1,=2', 'a b=1', 'a=', 'a=1,b=;p', 'k\u00e9=1', '(a)=1']) assert.equal(parseBaggage(bad, 64, 8192), undefined, bad)
+  for (const bad of ['a=1,b', 'a=1,=2', 'a b=1', 'k\u00e9=1', '(a)=1']) assert.equal(parseBaggage(bad, 64, 8192), undefined, bad)
   assert.deepEqual(plain(parseBaggage('a=1,,b=2, ,', 64, 8192)), { a: '1', b: '2' }, 'empty members are skipped')
 })
 
@@ -69,4 +69,10 @@ test('inject limits: items and bytes at the limit go out, past it the rest is cu
   assert.equal(formatBaggage(items, 64, 8192).split(',').length, 64)
   assert.equal(formatBaggage({ a: '1', b: 'x'.repeat(8192 - 6) }, 64, 8192).length, 8192)
   assert.equal(formatBaggage({ a: '1', b: 'x'.repeat(8192 - 5) }, 64, 8192), 'a=1')
+})
+
+test('an empty value is a valid member: kept with the others, not a malformed header', () => {
+  assert.deepEqual(plain(parseBaggage('a=,b=2', 64, 8192)), { a: '', b: '2' })
+  assert.deepEqual(plain(parseBaggage('a= ;p=1, b = 2', 64, 8192)), { a: '', b: '2' })
+  assert.deepEqual(plain(parseBaggage('a=', 64, 8192)), { a: '' })
 })

@@ -155,3 +155,27 @@ test('inject: the dd member stays within 256 characters, optional t.* fields go 
   injectTraceContext(outgoing({ origin: 'o'.repeat(300), tracestate: 'foo=bar' }), carrier, setOnObject)
   assert.equal(carrier.tracestate, 'foo=bar')
 })
+
+test('traceparent random flag (0x02): read on extract, written back on inject only when it came in', () => {
+  assert.equal(extractTraceContext({ traceparent: TP.slice(0, -2) + '03' })?.randomTraceId, true)
+  assert.equal(extractTraceContext({ traceparent: TP.slice(0, -2) + '02' })?.randomTraceId, true)
+  assert.equal(extractTraceContext({ traceparent: TP })?.randomTraceId, false)
+  const carrier: Record<string, unknown> = {}
+  injectTraceContext(outgoing({ randomTraceId: true }), carrier, setOnObject)
+  assert.equal(carrier.traceparent, '00-640cfd8d00000000abcdef0123456789-0123456789abcdef-03')
+  injectTraceContext(outgoing({ randomTraceId: true, samplingPriority: 0 }), carrier, setOnObject)
+  assert.equal(carrier.traceparent, '00-640cfd8d00000000abcdef0123456789-0123456789abcdef-02')
+  injectTraceContext(outgoing(), carrier, setOnObject)
+  assert.equal(carrier.traceparent, '00-640cfd8d00000000abcdef0123456789-0123456789abcdef-01')
+})
+
+test('tracestate: empty list members are not members and do not count toward the 32', () => {
+  const members = Array.from({ length: 31 }, (_, i) => `k${i}=v${i}`)
+  const sparse = ',, ,\t,' + members.join(', ,') + ',,,' + ',dd=s:1'
+  const parsed = parseTracestate(sparse)
+  assert.equal(parsed.dd, 's:1', 'the 32nd member is read after any number of empty ones')
+  assert.equal(parsed.others, members.join(','))
+  const empties = ','.repeat(100) + 'a=1'
+  assert.equal(parseTracestate(empties).others, 'a=1')
+  assert.equal(parseTracestate(members.join(',,') + ',x=1,dd=s:1').dd, undefined, 'the 33rd non-empty member is still not read')
+})

@@ -214,3 +214,26 @@ test('HttpServerTracing.start continues the trace in req.headers unless a parent
   const garbage = start({ method: 'GET', url: '/', headers: { 'x-datadog-trace-id': 'x'.repeat(10_000), traceparent: '00-' + 'f'.repeat(31) } } as unknown as IncomingMessage)
   assert.equal(garbage?.parentId, 0n, 'bad headers start a new trace')
 })
+
+test('the W3C random flag of a continued trace goes on to the next service; a trace of ours does not claim it', () => {
+  const { tracer } = tracerWith()
+  const random = { traceparent: '00-640cfd8d0000000000000000075bcd15-00000000000001c8-03' }
+  const span = tracer.startSpan('web.request', { childOf: tracer.extract(random) })
+  const headers: Record<string, unknown> = {}
+  tracer.inject(tracer.startSpan('http.request', { childOf: span }), headers)
+  assert.match(String(headers.traceparent), /^00-640cfd8d0000000000000000075bcd15-[0-9a-f]{16}-03$/)
+  const merged = tracer.startSpan('web.request', {
+    childOf: tracer.extract({ 'x-datadog-trace-id': '123456789', 'x-datadog-parent-id': '456', 'x-datadog-sampling-priority': '1', 'x-datadog-tags': '_dd.p.tid=640cfd8d00000000', ...random })
+  })
+  const out: Record<string, unknown> = {}
+  tracer.inject(merged, out)
+  assert.match(String(out.traceparent), /-03$/, 'kept when the W3C context is merged into the Datadog one')
+  const forwarded: Record<string, unknown> = {}
+  const context = tracer.extract(random)
+  assert.ok(context)
+  tracer.inject(context, forwarded)
+  assert.match(String(forwarded.traceparent), /-03$/, 'a forwarded context keeps it')
+  const own: Record<string, unknown> = {}
+  tracer.inject(tracer.startSpan('root', { childOf: null }), own)
+  assert.match(String(own.traceparent), /-01$/)
+})

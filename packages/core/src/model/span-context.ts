@@ -18,6 +18,11 @@ export interface SpanContext {
   readonly baggage?: Readonly<Record<string, string>> | undefined
   /** The other vendors' `tracestate` members (the `dd` member is rebuilt on inject). */
   readonly tracestate?: string | undefined
+  /**
+   * The W3C `random` trace flag (0x02) came with the trace: its id's right 7 bytes are random. Kept on
+   * what a continued trace sends on, as W3C Trace Context Level 2 asks.
+   */
+  readonly randomTraceId?: boolean | undefined
   /** The last Datadog span id upstream (`p` in the `dd` tracestate member), tagged `_dd.parent_id`. */
   readonly lastParentId?: string | undefined
   /** Contexts this one is linked to (a conflicting trace id in another header style, or a restart). */

@@ -264,7 +264,8 @@ export class CoreSpan implements Span {
       spanId: this.spanId,
       samplingPriority: trace.samplingPriority,
       origin: trace.origin,
-      traceTags
+      traceTags,
+      randomTraceId: trace.randomTraceId
     }
   }
 }
@@ -294,6 +295,8 @@ export class TraceState {
   baggage: Readonly<Record<string, string>> | undefined
   /** Other vendors' tracestate members received with the trace, propagated downstream. */
   tracestate: string | undefined
+  /** The W3C random flag received with the trace, propagated downstream. */
+  randomTraceId: boolean
   /** Spans started and not finished. */
   open: number
   /** Finished spans not exported yet; undefined when there are none. */
@@ -311,6 +314,7 @@ export class TraceState {
     this.tags = tags
     this.baggage = undefined
     this.tracestate = undefined
+    this.randomTraceId = false
     this.open = 0
     this.finished = undefined
     this.localRoot = undefined

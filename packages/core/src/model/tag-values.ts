@@ -1,4 +1,7 @@
-/** The agent truncates meta values past this length; holding more would only cost memory. */
+/**
+ * The agent cuts meta values past this many UTF-8 bytes and marks the cut with `...`; holding more
+ * would only cost memory.
+ */
 export const MAX_META_VALUE_LENGTH = 25_000
 /** Nested objects given to `setTag` are flattened this deep; deeper values are dropped. */
 const MAX_TAG_DEPTH = 4
@@ -8,8 +11,14 @@ export function text(value: unknown): string {
   return typeof value === 'string' ? value : String(value)
 }
 
+/**
+ * A tag value cut as the agent cuts it, `...` included. The agent counts bytes where this counts
+ * characters: a value cut here is still over the byte limit, so the encoder cuts it again by bytes to
+ * the same result the agent would reach from the whole value (the first 25,000 bytes lie within the
+ * first 25,000 characters).
+ */
 export function truncate(value: string): string {
-  return value.length > MAX_META_VALUE_LENGTH ? value.slice(0, MAX_META_VALUE_LENGTH) : value
+  return value.length > MAX_META_VALUE_LENGTH ? value.slice(0, MAX_META_VALUE_LENGTH) + '...' : value
 }
 
 /**

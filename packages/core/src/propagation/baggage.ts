@@ -44,7 +44,9 @@ export function parseBaggage(header: string, maxItems: number, maxBytes: number)
     }
     const key = header.slice(memberStart, eq).trim()
     const value = header.slice(eq + 1, memberEnd).trim()
-    if (!TOKEN.test(key) || value === '') return undefined
+    // `a=` is a member with an empty value (the W3C grammar allows it), kept like any other; dd-trace
+    // drops the whole header for it.
+    if (!TOKEN.test(key)) return undefined
     items ??= Object.create(null) as Record<string, string>
     items[key] = decode(value)
     count++

@@ -29,6 +29,8 @@ export class OutgoingContext {
    */
   readonly lastParentId: string | undefined
   readonly remote: boolean
+  /** The W3C random flag, written back as received. */
+  readonly randomTraceId: boolean
 
   constructor(
     traceId: bigint,
@@ -42,7 +44,8 @@ export class OutgoingContext {
     baggage: Readonly<Record<string, string>> | undefined,
     tracestate: string | undefined,
     lastParentId: string | undefined,
-    remote: boolean
+    remote: boolean,
+    randomTraceId = false
   ) {
     this.traceId = traceId
     this.traceIdHigh = traceIdHigh
@@ -56,6 +59,7 @@ export class OutgoingContext {
     this.tracestate = tracestate
     this.lastParentId = lastParentId
     this.remote = remote
+    this.randomTraceId = randomTraceId
   }
 }
 
@@ -74,7 +78,8 @@ export function outgoingFromSpan(span: CoreSpan): OutgoingContext {
     trace.baggage,
     trace.tracestate,
     undefined,
-    false
+    false,
+    trace.randomTraceId
   )
 }
 
@@ -115,6 +120,7 @@ export function outgoingFromContext(context: SpanContext): OutgoingContext | und
     baggage,
     tracestate,
     lastParentId,
-    true
+    true,
+    context.randomTraceId === true
   )
 }

@@ -15,6 +15,7 @@ export class RemoteContext implements SpanContext {
   traceTags: Record<string, string>
   baggage: Record<string, string> | undefined
   tracestate: string | undefined
+  randomTraceId: boolean
   lastParentId: string | undefined
   links: SpanLink[] | undefined
 
@@ -27,6 +28,7 @@ export class RemoteContext implements SpanContext {
     this.traceTags = {}
     this.baggage = undefined
     this.tracestate = undefined
+    this.randomTraceId = false
     this.lastParentId = undefined
     this.links = undefined
   }

@@ -85,8 +85,10 @@ export function extractTraceContext(carrier: HeaderCarrier): RemoteContext | und
   if (lowHex === ZERO_16 || spanHex === ZERO_16) return undefined
   const highHex = tp.slice(3, 19)
   const context = new RemoteContext(hexToU64(tp, 19), highHex === ZERO_16 ? '' : highHex, hexToU64(tp, 36))
-  const sampled = (parseInt(tp.slice(53, 55), 16) & 1) === 1
+  const flags = parseInt(tp.slice(53, 55), 16)
+  const sampled = (flags & 1) === 1
   context.samplingPriority = sampled ? 1 : 0
+  context.randomTraceId = (flags & 2) === 2
   const tracestate = listValue(carrier.tracestate)
   if (tracestate !== undefined && tracestate !== '') {
     const parsed = parseTracestate(tracestate)
@@ -139,7 +141,10 @@ export function injectTraceContext<C>(context: OutgoingContext, carrier: C, set:
   const spanHex = hex16(context.spanId)
   const high = context.traceIdHigh === '' ? ZERO_16 : context.traceIdHigh
   const sampled = context.samplingPriority !== undefined && context.samplingPriority > 0
-  set(carrier, 'traceparent', '00-' + high + hex16(context.traceId) + '-' + spanHex + (sampled ? '-01' : '-00'))
+  // Flags: sampled (0x01) from the priority; random (0x02) only as received, since this tracer's own
+  // trace ids do not promise it.
+  const flags = context.randomTraceId ? (sampled ? '-03' : '-02') : sampled ? '-01' : '-00'
+  set(carrier, 'traceparent', '00-' + high + hex16(context.traceId) + '-' + spanHex + flags)
   const dd = formatDdMember(context, spanHex)
   const others = context.tracestate
   const state = dd === '' ? (others ?? '') : others === undefined || others === '' ? 'dd=' + dd : 'dd=' + dd + ',' + others

@@ -41,14 +41,18 @@ function isOws(c: number): boolean {
   return c === 32 || c === 9
 }
 
-/** Splits `tracestate`; malformed or duplicate members are dropped, and only the first 32 are read. */
+/**
+ * Splits `tracestate`; malformed or duplicate members are dropped, and only the first 32 are read.
+ * Empty list members (`a=1,,b=2`, a trailing comma) are allowed by W3C and are not members: they do
+ * not count toward the 32. The loop is bounded by the header's length, which the HTTP server bounds.
+ */
 export function parseTracestate(header: string): ParsedTracestate {
   let dd: string | undefined
   let others: string | undefined
   let otherCount = 0
   let seen: string[] | undefined
   let pos = 0
-  for (let n = 0; n < MAX_TRACESTATE_MEMBERS && pos <= header.length; n++) {
+  for (let n = 0; n < MAX_TRACESTATE_MEMBERS && pos <= header.length; ) {
     let end = header.indexOf(',', pos)
     if (end === -1) end = header.length
     let a = pos
@@ -57,6 +61,7 @@ export function parseTracestate(header: string): ParsedTracestate {
     while (a < b && isOws(header.charCodeAt(a))) a++
     while (b > a && isOws(header.charCodeAt(b - 1))) b--
     if (a === b) continue
+    n++
     const eq = header.indexOf('=', a)
     if (eq === -1 || eq >= b || !isMemberKey(header, a, eq) || !isMemberValue(header, eq + 1, b)) continue
     if (eq - a === 2 && header.charCodeAt(a) === 100 && header.charCodeAt(a + 1) === 100) {

@@ -30,5 +30,6 @@ export function continueTrace(context: SpanContext): TraceState {
   }
   const trace = new TraceState(context.traceId, typeof context.traceIdHigh === 'string' ? context.traceIdHigh : '', context.samplingPriority, context.origin, tags)
   trace.decisionMaker = decisionMaker
+  trace.randomTraceId = context.randomTraceId === true
   return trace
 }

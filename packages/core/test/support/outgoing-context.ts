@@ -15,6 +15,7 @@ export function outgoingContext(defaults: Partial<OutgoingContext>, fields: Part
     f.baggage,
     f.tracestate,
     f.lastParentId,
-    f.remote ?? false
+    f.remote ?? false,
+    f.randomTraceId ?? false
   )
 }
