@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { hostname } from 'node:os'
 import { test } from 'node:test'
 import { startAgent, type Agent, type AgentOptions, type ReceivedStatsGroup } from '@datadog-apm/agent'
 import { createTracer, type Tracer, type TracerOptions } from '@datadog-apm/core'
@@ -213,4 +214,18 @@ test('DD_TRACE_STATS_COMPUTATION_ENABLED turns stats on', async (t) => {
   tracer.trace('env', () => {})
   await tracer.shutdown()
   assert.equal(receivedGroups(agent).get(`${SERVICE}|env|env`)?.hits, 1)
+})
+
+test('stats payloads name the host and the language as dd-trace does: os.hostname() and javascript', async (t) => {
+  const agent = await withAgent(t, { info: { clientDropP0s: true } })
+  const tracer = createTracer({ service: SERVICE, url: agent.url, flushOnExit: false, statsComputation: true })
+  tracer.trace('named', () => {})
+  await tracer.shutdown()
+  const [payload] = agent.stats()
+  assert.ok(payload)
+  assert.equal(payload.hostname, hostname())
+  assert.equal(payload.lang, 'javascript')
+  const [request] = agent.payloads().filter((p) => p.path === '/v0.6/stats')
+  assert.equal(request?.headers['datadog-meta-lang'], 'javascript')
+  assert.equal(agent.payloads().find((p) => p.path.endsWith('/traces'))?.headers['datadog-meta-lang'], 'nodejs', 'trace payloads keep nodejs, as dd-trace sends')
 })

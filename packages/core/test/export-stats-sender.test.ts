@@ -104,7 +104,7 @@ test('every 10 s the buckets that are done go to PUT /v0.6/stats; flush sends th
     await sender.flush().catch(() => undefined)
     const [first, second] = transport.stats
     assert.equal(first.method, 'PUT')
-    assert.equal(first.headers['datadog-meta-lang'], 'nodejs')
+    assert.equal(first.headers['datadog-meta-lang'], 'javascript', 'stats go under javascript, as dd-trace sends them')
     assert.equal(first.headers['datadog-obfuscation-version'], undefined)
     const a = decodeStatsPayload(first.body!)
     assert.deepEqual(a.stats.map((b) => b.start), [BigInt(T0) * 1_000_000n], 'the timer sent the bucket that ended a bucket ago')

@@ -1,14 +1,14 @@
 import { runSuppressed } from '../model/context.js'
 import type { Diagnostics } from '../base/diagnostics.js'
 import { failureStage, type Transport, type TransportResponse } from '../agent-client/transport.js'
-import { STATS_ENDPOINT, type ClientStats, type StatsPayload } from '../stats/client-stats.js'
+import { STATS_ENDPOINT, STATS_LANG, type ClientStats, type StatsPayload } from '../stats/client-stats.js'
 import type { ClientStatsHealth } from './health.js'
 import { Verdict, backoffMs, verdictFor } from './retry.js'
 import { errorCode } from './send-policy.js'
 
 export interface StatsSenderOptions {
   readonly transport: Transport
-  /** The exporter's headers (language, tracer version, container id). */
+  /** The exporter's headers (language, tracer version, container id); the language is replaced by the stats one. */
   readonly headers: Readonly<Record<string, string>>
   readonly diagnostics: Diagnostics
   readonly requestTimeoutMs: number
@@ -41,7 +41,7 @@ export class StatsSender {
   constructor(stats: ClientStats, options: StatsSenderOptions) {
     this.#stats = stats
     this.#transport = options.transport
-    this.#headers = options.headers
+    this.#headers = { ...options.headers, 'datadog-meta-lang': STATS_LANG }
     this.#diagnostics = options.diagnostics
     this.#timeoutMs = options.requestTimeoutMs
     this.#intervalMs = options.intervalMs ?? 10_000

@@ -1,13 +1,28 @@
 import type { Diagnostics } from '../base/diagnostics.js'
 import type { CoreSpan } from '../model/span.js'
+import { hostname } from 'node:os'
 import { TRACER_VERSION } from '../base/version.js'
 import { StatsConcentrator } from './concentrator.js'
 import { keptOfP0 } from './p0-drop.js'
 import { encodeStatsPayloads, type StatsPayloadMeta } from './stats-payload.js'
 
 export const STATS_ENDPOINT = '/v0.6/stats'
+/**
+ * The language stats are sent under, in the payload's `Lang` and the request's `Datadog-Meta-Lang`:
+ * dd-trace says `javascript` there (and `nodejs` on traces), and the agent keys stats by it.
+ */
+export const STATS_LANG = 'javascript'
 /** The obfuscation this tracer does for stats resources (SQL, Redis), as the agent numbers it. */
 export const STATS_OBFUSCATION_VERSION = 1
+
+/** The host's name; '' (the agent then uses its own) where the system will not tell. */
+function localHostname(): string {
+  try {
+    return hostname()
+  } catch {
+    return ''
+  }
+}
 
 /** Options of client-side stats; the tracer fills them from its config. */
 export interface ClientStatsOptions {
@@ -15,7 +30,7 @@ export interface ClientStatsOptions {
   readonly env?: string
   readonly version?: string
   readonly runtimeId: string
-  /** Default '': the agent puts its own hostname, as it does on the traces. */
+  /** Default: `os.hostname()`, as dd-trace sends it. */
   readonly hostname?: string
   /** Default 10000. */
   readonly bucketSizeMs?: number
@@ -93,8 +108,8 @@ export class ClientStats {
       version: options.version ?? '',
       runtimeId: options.runtimeId,
       tracerVersion: TRACER_VERSION,
-      lang: 'nodejs',
-      hostname: options.hostname ?? ''
+      lang: STATS_LANG,
+      hostname: options.hostname ?? localHostname()
     }
     this.#maxPayloadBytes = options.maxPayloadBytes ?? 4 * 1024 * 1024
     this.#diagnostics = options.diagnostics

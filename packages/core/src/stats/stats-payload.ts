@@ -16,7 +16,7 @@ export interface StatsPayloadMeta {
   readonly runtimeId: string
   readonly tracerVersion: string
   readonly lang: string
-  /** '' lets the agent use its own hostname, as for the traces. */
+  /** The host's name, as dd-trace sends it; '' lets the agent use its own. */
   readonly hostname: string
 }
 
