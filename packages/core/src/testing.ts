@@ -10,8 +10,8 @@ const NO_EVENTS: readonly SpanEvent[] = Object.freeze([])
 
 /**
  * A finished span as it was exported, read-only: what a test asserts on. The tag dictionaries are the
- * span's own (typed read-only, not copied); links and events are kept on the span but not sent to the
- * agent yet.
+ * span's own (typed read-only, not copied); links and events are the span's as added (the encoders
+ * write them as `_dd.span_links` and `events` JSON, or native `span_events`).
  */
 export class ExportedSpan {
   readonly #span: CoreSpan

@@ -314,3 +314,12 @@ test('the resolved config is frozen, down to its tags, rules and nested settings
     ;(config as { service: string }).service = 'changed'
   }, TypeError)
 })
+
+test('nativeSpanEvents: DD_TRACE_NATIVE_SPAN_EVENTS, default false; the option wins', () => {
+  assert.equal(resolve({}).config.nativeSpanEvents, false)
+  assert.equal(resolve({ DD_TRACE_NATIVE_SPAN_EVENTS: 'true' }).config.nativeSpanEvents, true)
+  assert.equal(resolve({ DD_TRACE_NATIVE_SPAN_EVENTS: 'true' }, { nativeSpanEvents: false }).config.nativeSpanEvents, false)
+  const { config, warnings } = resolve({ DD_TRACE_NATIVE_SPAN_EVENTS: 'yes' })
+  assert.equal(config.nativeSpanEvents, false)
+  assert.equal(warnings.length, 1)
+})

@@ -78,7 +78,7 @@ test('extract: same trace in tracecontext — its span id wins and the Datadog p
   assert.equal(merged?.traceId, 42n)
   assert.equal(merged?.spanId, 9n)
   assert.equal(merged?.lastParentId, '0000000000000007')
-  assert.equal(merged?.tracestate, 'other=x')
+  assert.equal(merged?.tracestate, 'dd=s:1,other=x', 'the tracestate received, whole')
   assert.equal(merged?.links, undefined)
   const withP = p.extract({ ...DD, traceparent: TP_SAME, tracestate: 'dd=s:1;p:00000000000000aa' })
   assert.equal(withP?.lastParentId, '00000000000000aa')

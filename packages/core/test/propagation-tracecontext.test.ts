@@ -64,7 +64,8 @@ test('tracestate: the dd member gives priority, origin, last parent and trace ta
   assert.equal(context.origin, 'synthetics=x')
   assert.equal(context.lastParentId, '00000000000001c8')
   assert.deepEqual(context.traceTags, { '_dd.p.dm': '-4', '_dd.p.usr.id': 'a=b' })
-  assert.equal(context.tracestate, 'foo=bar')
+  assert.equal(context.otherMembers, 'foo=bar', 'what a continued trace sends on after its own dd member')
+  assert.equal(context.tracestate, 'dd=s:2;o:synthetics~x;p:00000000000001c8;t.dm:-4;t.usr.id:a~b;t.tid:640cfd8d00000000,foo=bar', 'what a link sends')
 })
 
 test('tracestate: p in upper case is read in lower case; all zero, short, long or not hex is no last parent', () => {
@@ -107,7 +108,8 @@ test('tracestate: the first 32 members are read, no more; values up to 256 chara
 
 test('tracestate: repeated headers are joined; junk in the dd member is ignored field by field', () => {
   const context = extractTraceContext({ traceparent: TP, tracestate: ['foo=1', 'dd=s:1;p:zz;o:;t.dm:x;t.:1;junk;t.ok:1'] })
-  assert.equal(context?.tracestate, 'foo=1')
+  assert.equal(context?.otherMembers, 'foo=1')
+  assert.equal(context?.tracestate, 'dd=s:1;p:zz;o:;t.dm:x;t.:1;junk;t.ok:1,foo=1')
   assert.equal(context?.lastParentId, undefined)
   assert.equal(context?.origin, undefined)
   assert.deepEqual(context?.traceTags, { '_dd.p.ok': '1' })

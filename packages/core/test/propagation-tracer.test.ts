@@ -8,6 +8,7 @@ import { coreSpan, type CoreSpan } from '../src/model/span.js'
 import { SpanCollector } from './support/span-collector.js'
 import { CoreTracer } from '../src/tracer/tracer.js'
 import type { TracerOptions } from '../src/tracer/options.js'
+import { spanLinksJson } from '../src/wire/span-links.js'
 
 function tracerWith(options: TracerOptions = {}): { tracer: CoreTracer; exporter: SpanCollector; warnings: string[] } {
   const exporter = new SpanCollector()
@@ -45,14 +46,14 @@ test('a span started from an extracted context continues the trace with its deci
   assert.equal(finished.trace.tracestate, undefined, 'the W3C context named another trace: not merged')
   assert.equal(finished.meta['baggage.user.id'], '42')
   assert.equal(finished.meta['baggage.color'], undefined, 'only the configured keys become tags')
-  const links = JSON.parse(finished.meta['_dd.span_links'] ?? '[]') as unknown[]
+  const links = JSON.parse(spanLinksJson(finished.extras?.links ?? []) ?? '[]') as unknown[]
   assert.deepEqual(links, [
     {
       trace_id: '640cfd8d0000000000000000075bcd15',
       span_id: '00000000000001c8',
       attributes: { reason: 'terminated_context', context_headers: 'tracecontext' },
       flags: 1,
-      tracestate: 'vendor=abc'
+      tracestate: 'dd=s:1,vendor=abc'
     }
   ])
 })
@@ -190,7 +191,7 @@ test('baggage without trace headers starts a new trace that carries it; restart 
   assert.notEqual(fresh.traceId, 1234567890123456789n)
   assert.equal(fresh.parentId, 0n)
   assert.equal(fresh.trace.samplingPriority, undefined, 'a restarted trace makes its own decision')
-  const [link] = JSON.parse(fresh.meta['_dd.span_links'] ?? '[]') as { trace_id: string; attributes: Record<string, string> }[]
+  const [link] = JSON.parse(spanLinksJson(fresh.extras?.links ?? []) ?? '[]') as { trace_id: string; attributes: Record<string, string> }[]
   assert.equal(link?.trace_id, '640cfd8d00000000112210f47de98115')
   assert.equal(link?.attributes.reason, 'propagation_behavior_extract')
 })

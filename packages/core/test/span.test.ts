@@ -178,6 +178,7 @@ test('context() carries what propagates', () => {
     samplingPriority: 2,
     origin: 'rum',
     traceTags: { '_dd.p.usr': 'x', '_dd.p.dm': '-4' },
+    tracestate: undefined,
     randomTraceId: true
   })
   const done = exported(exporter, span)

@@ -90,6 +90,11 @@ export interface ConfigOptions extends NamingOptions {
   rateLimit?: number
   /** Spans kept from dropped traces; replace `DD_SPAN_SAMPLING_RULES` (JSON) or `DD_SPAN_SAMPLING_RULES_FILE`. Default none. */
   spanSamplingRules?: readonly SpanSamplingRule[]
+  /**
+   * Send span events in v0.4's native `span_events` field, when the agent's /info says it takes them
+   * (`span_events`), instead of as a JSON `events` tag. Env `DD_TRACE_NATIVE_SPAN_EVENTS`; default false.
+   */
+  nativeSpanEvents?: boolean
   /** Header styles, limits and baggage tags of context propagation; each field has its `DD_TRACE_PROPAGATION_*` variable. */
   propagation?: PropagationOptions
   /**
@@ -132,6 +137,7 @@ export interface TracerConfig {
   readonly retryMaxDelayMs: number
   readonly agentDiscovery: boolean
   readonly statsComputation: boolean
+  readonly nativeSpanEvents: boolean
   readonly propagation: PropagationConfig
   readonly sampleRate: number | undefined
   readonly samplingRules: readonly SamplingRule[]
@@ -314,6 +320,7 @@ export function resolveConfig(options: ConfigOptions, env: Env, warn: Warn, cwd:
     agentDiscovery: optionBoolean('agentDiscovery', options.agentDiscovery) ?? true,
     statsComputation:
       optionBoolean('statsComputation', options.statsComputation) ?? envBoolean(env, ['DD_TRACE_STATS_COMPUTATION_ENABLED'], false, warn),
+    nativeSpanEvents: optionBoolean('nativeSpanEvents', options.nativeSpanEvents) ?? envBoolean(env, ['DD_TRACE_NATIVE_SPAN_EVENTS'], false, warn),
     propagation: resolvePropagationConfig(options.propagation, env, warn),
     ...resolveSamplingConfig(options, env, warn),
     openTelemetry:

@@ -74,6 +74,11 @@ export interface AgentExporterOptions {
   readonly onAgentInfo?: (info: AgentInfo | undefined) => void
   /** Jitter source for retries (tests). */
   readonly random?: () => number
+  /**
+   * Span events in v0.4's native `span_events` field when the agent's /info says `span_events` (or
+   * always, with discovery off); otherwise, and in v0.5, as meta `events`. Default false.
+   */
+  readonly nativeSpanEvents?: boolean
   /** Client-side stats: fed every chunk taken off the queue, and P0 chunks dropped when the agent allows it. */
   readonly stats?: ClientStats
   /** How often client-side stats are sent. Default 10000. */

@@ -13,7 +13,7 @@ import { HealthCounters, type ExporterHealth } from './health.js'
 import { parseRates } from './rates.js'
 import { SendPolicy, type OutgoingPayload } from './send-policy.js'
 import { StatsSender } from './stats-sender.js'
-import type { ProtocolVersion } from '../wire/encode-span.js'
+import type { ProtocolVersion, SpanEventsMode } from '../wire/encode-span.js'
 import { BufferPool } from '../wire/buffer-pool.js'
 import { SocketTransport } from '../agent-client/socket-transport.js'
 import type { Transport } from '../agent-client/transport.js'
@@ -57,6 +57,9 @@ export class AgentExporter implements Exporter {
   #gate: Promise<void> | undefined
   #v05Refused = false
   #closed = false
+  /** Read by the encoders span by span; switched as /info allows (see `nativeSpanEvents`). */
+  readonly #spanEvents: SpanEventsMode
+  readonly #nativeSpanEvents: boolean
 
   constructor(options: AgentExporterOptions) {
     this.#url = options.url
@@ -77,8 +80,10 @@ export class AgentExporter implements Exporter {
     const requestTimeoutMs = options.requestTimeoutMs ?? 2000
     const headers = agentHeaders(options.containerIdentity ?? readContainerIdentity())
     const health = this.#health
+    this.#nativeSpanEvents = options.nativeSpanEvents === true
+    this.#spanEvents = { native: this.#nativeSpanEvents && options.discovery === false }
     this.#batcher = new Batcher({
-      decorations: options.decorations,
+      decorations: { ...options.decorations, spanEvents: this.#spanEvents },
       maxPayloadBytes: this.#configuredMaxPayload,
       maxQueueSpans: options.maxQueueSpans ?? 100_000,
       flushIntervalMs: options.flushIntervalMs ?? 2000,
@@ -279,6 +284,7 @@ export class AgentExporter implements Exporter {
   #applyInfo(info: AgentInfo | undefined): void {
     try {
       this.#stats?.setAgent(info)
+      this.#spanEvents.native = this.#nativeSpanEvents && info?.spanEvents === true
       const limit = info?.maxRequestBytes
       const max = Math.max(1024, Math.min(this.#configuredMaxPayload, limit ?? Infinity))
       const batcher = this.#batcher

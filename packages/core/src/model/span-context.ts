@@ -16,7 +16,11 @@ export interface SpanContext {
   readonly traceTags?: Readonly<Record<string, string>> | undefined
   /** W3C baggage: propagated downstream with the trace; chosen keys become `baggage.<key>` tags. */
   readonly baggage?: Readonly<Record<string, string>> | undefined
-  /** The other vendors' `tracestate` members (the `dd` member is rebuilt on inject). */
+  /**
+   * W3C `tracestate`. Of a context from `extract`: every valid member received, the `dd` member
+   * included; of a span of this process: the other vendors' members its trace received. A link sends
+   * it whole; inject sends the other vendors' members after a `dd` member of its own.
+   */
   readonly tracestate?: string | undefined
   /**
    * The W3C `random` trace flag (0x02) came with the trace: its id's right 7 bytes are random. Kept on

@@ -121,18 +121,21 @@ export function addLink(extras: SpanExtras, context: SpanContext, attributes: Sp
     return
   }
   const { values, chars } = linkAttributes(extras, attributes)
-  if (extras.chars + chars > MAX_EXTRAS_CHARS) {
+  // The tracestate goes whole, the dd member included: it tells the linked trace's state as it was.
+  const tracestate = typeof context.tracestate === 'string' && context.tracestate !== '' ? cut(context.tracestate) : undefined
+  const total = chars + (tracestate?.length ?? 0)
+  if (extras.chars + total > MAX_EXTRAS_CHARS) {
     extras.droppedLinks++
     return
   }
-  extras.chars += chars
+  extras.chars += total
   // A copy of what a link sends, so that a context the caller changes later cannot change the link.
   const linked: SpanContext = Object.freeze({
     traceId,
     traceIdHigh: typeof context.traceIdHigh === 'string' ? context.traceIdHigh : '',
     spanId,
     samplingPriority: typeof context.samplingPriority === 'number' ? context.samplingPriority : undefined,
-    tracestate: typeof context.tracestate === 'string' ? context.tracestate : undefined
+    tracestate
   })
   extras.links.push(Object.freeze({ context: linked, attributes: Object.freeze(values) }))
 }

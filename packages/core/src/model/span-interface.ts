@@ -49,12 +49,13 @@ export interface Span {
   recordException(err: unknown, time?: SpanTime): this
   /**
    * Links this span to a span of another trace (a batch item, the trace a request restarted from).
-   * Links are kept on the span, at most 128; sending them to the agent is not implemented yet.
+   * At most 128 per span; sent as the `_dd.span_links` tag, as dd-trace sends them.
    */
   addLink(context: SpanContext, attributes?: SpanAttributes): this
   /**
    * Adds an event: something that happened at a point in the span, with attributes. Events are kept on
-   * the span, at most 128; sending them to the agent is not implemented yet.
+   * the span, at most 128; sent as the `events` tag (JSON) or, with `nativeSpanEvents`, in v0.4's
+   * `span_events` field.
    */
   addEvent(name: string, attributes?: SpanAttributes, time?: SpanTime): this
 

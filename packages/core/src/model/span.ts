@@ -265,6 +265,7 @@ export class CoreSpan implements Span {
       samplingPriority: trace.samplingPriority,
       origin: trace.origin,
       traceTags,
+      tracestate: trace.tracestate,
       randomTraceId: trace.randomTraceId
     }
   }

@@ -106,7 +106,8 @@ export function outgoingFromContext(context: SpanContext): OutgoingContext | und
     }
   }
   const baggage = context.baggage !== null && typeof context.baggage === 'object' ? context.baggage : undefined
-  const tracestate = context instanceof RemoteContext ? context.tracestate : typeof context.tracestate === 'string' ? parseTracestate(context.tracestate).others : undefined
+  // The dd member is written anew from the context's fields: only the other vendors' members go on.
+  const tracestate = context instanceof RemoteContext ? context.otherMembers : typeof context.tracestate === 'string' ? parseTracestate(context.tracestate).others : undefined
   const lastParentId = typeof context.lastParentId === 'string' && isHex16(context.lastParentId) ? context.lastParentId : undefined
   return new OutgoingContext(
     traceId,

@@ -34,6 +34,7 @@ function mergeTraceContext(chosen: RemoteContext, w3c: RemoteContext, datadog: R
     if (dm !== undefined) chosen.traceTags['_dd.p.dm'] = dm
   }
   chosen.tracestate = w3c.tracestate
+  chosen.otherMembers = w3c.otherMembers
   chosen.randomTraceId = w3c.randomTraceId
   if (chosen.spanId === w3c.spanId) return
   if (w3c.lastParentId !== undefined) chosen.lastParentId = w3c.lastParentId

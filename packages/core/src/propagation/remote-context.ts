@@ -14,7 +14,10 @@ export class RemoteContext implements SpanContext {
   origin: string | undefined
   traceTags: Record<string, string>
   baggage: Record<string, string> | undefined
+  /** The tracestate received: every valid member, the dd member first (what a link to this context sends). */
   tracestate: string | undefined
+  /** The other vendors' members of it: what a trace continued from this context sends on after its own dd member. */
+  otherMembers: string | undefined
   randomTraceId: boolean
   lastParentId: string | undefined
   links: SpanLink[] | undefined
@@ -28,6 +31,7 @@ export class RemoteContext implements SpanContext {
     this.traceTags = {}
     this.baggage = undefined
     this.tracestate = undefined
+    this.otherMembers = undefined
     this.randomTraceId = false
     this.lastParentId = undefined
     this.links = undefined

@@ -2,7 +2,7 @@ import { listValue, uniqueValue, type HeaderCarrier, type HeaderSetter } from '.
 import { hex16, hexToU64 } from './id-text.js'
 import type { OutgoingContext } from './outgoing-context.js'
 import { hex16At, isLowerHex, isPrintableAscii, isPropagatedTag, MAX_ORIGIN_LENGTH, RemoteContext } from './remote-context.js'
-import { MAX_TRACESTATE_VALUE_LENGTH, parseTracestate } from './tracestate.js'
+import { MAX_TRACESTATE_VALUE_LENGTH, parseTracestate, wholeTracestate } from './tracestate.js'
 
 // W3C Trace Context (traceparent and tracestate). Upper-case hex is accepted on extract, as dd-trace does; a
 // version other than 00 may carry a tail, version ff is invalid. Parsing is done with index and
@@ -92,7 +92,8 @@ export function extractTraceContext(carrier: HeaderCarrier): RemoteContext | und
   const tracestate = listValue(carrier.tracestate)
   if (tracestate !== undefined && tracestate !== '') {
     const parsed = parseTracestate(tracestate)
-    context.tracestate = parsed.others
+    context.otherMembers = parsed.others
+    context.tracestate = wholeTracestate(parsed)
     if (parsed.dd !== undefined) readDdMember(context, parsed.dd, sampled)
   }
   return context

@@ -41,6 +41,12 @@ function isOws(c: number): boolean {
   return c === 32 || c === 9
 }
 
+/** Every member kept of a parsed tracestate, the dd member first; undefined when there is none. */
+export function wholeTracestate(parsed: ParsedTracestate): string | undefined {
+  if (parsed.dd === undefined) return parsed.others
+  return parsed.others === undefined ? 'dd=' + parsed.dd : 'dd=' + parsed.dd + ',' + parsed.others
+}
+
 /**
  * Splits `tracestate`; malformed or duplicate members are dropped, and only the first 32 are read.
  * Empty list members (`a=1,,b=2`, a trailing comma) are allowed by W3C and are not members: they do

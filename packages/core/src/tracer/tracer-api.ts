@@ -19,6 +19,11 @@ export interface SpanOptions {
   childOf?: Span | SpanContext | null
   /** Epoch milliseconds. Default: now. */
   startTime?: number
+  /**
+   * Compute trace metrics (hits, errors, latency) for this span although it is not a service's
+   * entry span, as dd-trace's `measured` (`_dd.measured`). Default: only entry spans are measured.
+   */
+  measured?: boolean
 }
 
 export type SpanCallback<R> = (span: Span) => R

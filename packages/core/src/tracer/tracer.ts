@@ -96,6 +96,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
         retryDeadlineMs: config.retryDeadlineMs,
         retryMaxDelayMs: config.retryMaxDelayMs,
         discovery: config.agentDiscovery,
+        nativeSpanEvents: config.nativeSpanEvents,
         // Fed by the exporter when it takes chunks off its queue, never on the request path.
         stats: config.statsComputation
           ? new ClientStats({ service: config.service, env: config.env, version: config.version, runtimeId, diagnostics: this.#diagnostics })
@@ -198,6 +199,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     this.#open.add(span)
     if (trace.localRoot === undefined) trace.localRoot = span
     if (options?.tags !== undefined) span.setTags(options.tags)
+    if (options?.measured !== undefined) span.metrics['_dd.measured'] = options.measured ? 1 : 0
     if (remote !== undefined) applyRemoteParent(span, remote, this.config.propagation)
     return span
   }

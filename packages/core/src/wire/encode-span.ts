@@ -1,16 +1,21 @@
 import type { CoreSpan } from '../model/span.js'
+import type { SpanExtras } from '../model/span-extras.js'
 import type { BufferPool } from './buffer-pool.js'
 import { sendableDurationMs, sendableStartMs, writeEpochNs } from './epoch-time.js'
 import { MsgpackWriter, PayloadTooLargeError } from './msgpack-writer.js'
 import { Limits, NormalizeCache, asText, isSqlType, isValidStatusCode, normalizeName, normalizeService, sqlResourceToSend, truncateUtf8, truncateWithEllipsis } from './normalize.js'
 import { OffsetList } from './offset-list.js'
 import { FIELD, type EncodedPayload, type PayloadEncoder, type ProtocolVersion } from './payload-encoder.js'
-import { EncodedDecorations, FIXED, type SpanDecorations } from './span-decorations.js'
+import { EncodedDecorations, FIXED, type SpanDecorations, type SpanEventsMode } from './span-decorations.js'
+import { EVENTS_KEY, spanEventsJson, writeNativeSpanEvents } from './span-events.js'
+import { SPAN_LINKS_KEY, spanLinksJson } from './span-links.js'
 import { SHORT_KEY, SHORT_RESOURCE, SHORT_TYPE, SHORT_VALUE, SPECIAL_LENGTH, fixMetaPair, isSpecialKey } from './span-fixes.js'
 
 // The exporter takes the encoders' contract and options from the module of the encoder.
 export type { EncodedPayload, PayloadEncoder, ProtocolVersion } from './payload-encoder.js'
-export type { SpanDecorations } from './span-decorations.js'
+export type { SpanDecorations, SpanEventsMode } from './span-decorations.js'
+
+const SPAN_EVENTS_FIELD = 'span_events'
 
 /**
  * The span walk shared by the v0.4 and v0.5 encoders, with the agent's normalization applied as spans
@@ -29,6 +34,7 @@ export abstract class SpanEncoder implements PayloadEncoder {
   readonly #decorations: EncodedDecorations
   readonly #fieldKeys: readonly Uint8Array[] | undefined
   readonly #spanHeader: number
+  readonly #spanEvents: SpanEventsMode | undefined
   readonly #rawService: string
   readonly #service: string
   readonly #services = new NormalizeCache(normalizeService)
@@ -60,6 +66,7 @@ export abstract class SpanEncoder implements PayloadEncoder {
     this.#service = this.#decorations.service
     this.#fieldKeys = fieldKeys
     this.#spanHeader = spanHeader
+    this.#spanEvents = decorations.spanEvents
   }
 
   get traceCount(): number {
@@ -167,7 +174,10 @@ export abstract class SpanEncoder implements PayloadEncoder {
     if (isSqlType(type)) resource = sqlResourceToSend(resource)
     else if (resource.length > SHORT_RESOURCE) resource = truncateUtf8(resource, Limits.resourceBytes)
 
-    w.fixedHeader(this.#spanHeader)
+    // Links and events are rare: one field read settles the common span.
+    const extras = span.extras
+    const nativeEvents = extras !== undefined && keys !== undefined && extras.events.length > 0 && this.#spanEvents?.native === true
+    w.fixedHeader(nativeEvents ? this.#spanHeader + 1 : this.#spanHeader)
     if (keys !== undefined) w.raw(keys[FIELD.service])
     if (service === this.#service) w.raw(consts[FIXED.service])
     else this.str(service)
@@ -206,6 +216,8 @@ export abstract class SpanEncoder implements PayloadEncoder {
     for (const k in meta) {
       const v = meta[k]
       const len = k.length
+      // The span's own links and events win over a tag of the same key, as in dd-trace.
+      if (extras !== undefined && (k === SPAN_LINKS_KEY || k === EVENTS_KEY) && this.#hasExtra(extras, k, nativeEvents)) continue
       if (len <= SHORT_KEY && globalLength[len] === 1 && v !== undefined) ownGlobals |= decorations.globalBit(k)
       if (typeof v !== 'string' || len > SHORT_KEY || v.length > SHORT_VALUE || (SPECIAL_LENGTH[len] === 1 && isSpecialKey(k))) {
         if (k === 'http.status_code' && typeof v === 'string' && v.length <= SHORT_VALUE) {
@@ -226,6 +238,7 @@ export abstract class SpanEncoder implements PayloadEncoder {
       }
       metaCount++
     }
+    if (extras !== undefined) metaCount += this.#writeExtras(extras, nativeEvents)
     if (firstInChunk) {
       if (trace.traceIdHigh !== '' && meta['_dd.p.tid'] === undefined) {
         w.raw(consts[FIXED.tid])
@@ -291,5 +304,35 @@ export abstract class SpanEncoder implements PayloadEncoder {
 
     if (keys !== undefined) w.raw(keys[FIELD.type])
     this.str(type)
+    if (nativeEvents && extras !== undefined) {
+      w.string(SPAN_EVENTS_FIELD)
+      writeNativeSpanEvents(w, extras.events)
+    }
+  }
+
+  /** True when the span's links (or its events, unless native) take meta key `k`. */
+  #hasExtra(extras: SpanExtras, k: string, nativeEvents: boolean): boolean {
+    return k === SPAN_LINKS_KEY ? extras.links.length > 0 : !nativeEvents && extras.events.length > 0
+  }
+
+  /**
+   * Writes the links (`_dd.span_links`) and, unless native, the events (`events`) as meta JSON, cut at
+   * the meta value limit as the agent cuts them; returns how many pairs.
+   */
+  #writeExtras(extras: SpanExtras, nativeEvents: boolean): number {
+    let count = 0
+    const links = extras.links.length > 0 ? spanLinksJson(extras.links) : undefined
+    if (links !== undefined) {
+      this.str(SPAN_LINKS_KEY)
+      this.str(truncateWithEllipsis(links, Limits.metaValueBytes))
+      count++
+    }
+    const events = !nativeEvents ? spanEventsJson(extras.events) : undefined
+    if (events !== undefined) {
+      this.str(EVENTS_KEY)
+      this.str(truncateWithEllipsis(events, Limits.metaValueBytes))
+      count++
+    }
+    return count
   }
 }

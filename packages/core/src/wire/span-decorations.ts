@@ -2,6 +2,15 @@ import type { MsgpackWriter } from './msgpack-writer.js'
 import { asText, normalizeService } from './normalize.js'
 import { SHORT_KEY, fixMetaPair } from './span-fixes.js'
 
+/**
+ * How span events are sent: `native` (v0.4's `span_events` field) or, by default, as meta `events`.
+ * The exporter holds it and turns `native` on or off when the agent's /info changes; encoders read it
+ * span by span.
+ */
+export interface SpanEventsMode {
+  native: boolean
+}
+
 /** What the encoder adds to every span: the tracer's identity and global tags. */
 export interface SpanDecorations {
   /** The tracer's service: spans of another service get `_dd.base_service`. */
@@ -9,6 +18,8 @@ export interface SpanDecorations {
   /** Meta on every span unless the span set the key itself: env, version, language, runtime-id, DD_TAGS. */
   readonly globalMeta: Readonly<Record<string, string>>
   readonly processId: number
+  /** Default: events as meta `events`. */
+  readonly spanEvents?: SpanEventsMode
 }
 
 /** Strings every payload may use, by their place among the fixed strings; v0.5 puts them at fixed places in its string table. */
