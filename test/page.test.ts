@@ -345,6 +345,38 @@ test('SQL is shown obfuscated, as the agent shows it, though the tracer sent it 
   assert.ok(!body.includes('ann@example.com'), 'no literal of the statement reaches the page')
 })
 
+test('a span\'s events and links are listed beside its tags, and its events marked on its bar', async () => {
+  const origin = new URL(pageUrl).origin
+  const tracer = createTracer({ service: 'extras-app', url: origin, flushOnExit: false })
+  const upstream = tracer.extract({ traceparent: '00-640cfd8d0000000000000000000000ab-00000000000000cd-01', tracestate: 'dd=s:2,vendor=abc' })
+  assert.ok(upstream)
+  tracer.trace('batch.process', (span) => {
+    span.addEvent('item.read', { index: 3, key: '<b>k</b>' })
+    span.recordException(new RangeError('out of range'))
+    span.addLink(upstream, { reason: 'batch' })
+  })
+  await tracer.flush()
+  const list = (await (await fetch(`${origin}/api/traces?service=extras-app`)).json()) as { traces: Array<{ traceId: string }> }
+  const traceId = list.traces[0]?.traceId
+  assert.ok(traceId)
+  await page.goto(`${pageUrl}#/trace/${traceId}`)
+  await page.waitForSelector('.span-row[data-service="extras-app"]')
+  await page.click('.span-row[data-service="extras-app"]')
+  await page.waitForSelector('#span-detail .event')
+  assert.deepEqual(await textsOf('#span-detail .event .event-name'), ['item.read', 'exception'])
+  const events = (await page.textContent('#span-detail .events')) ?? ''
+  assert.ok(events.includes('index3') && events.includes('key<b>k</b>'), events)
+  assert.ok(events.includes('exception.typeRangeError') && events.includes('exception.messageout of range'), events)
+  assert.deepEqual(await textsOf('#span-detail .link a.trace-link'), ['640cfd8d0000000000000000000000ab'])
+  const link = (await page.textContent('#span-detail .link')) ?? ''
+  assert.ok(link.includes('span_id00000000000000cd') && link.includes('tracestatedd=s:2,vendor=abc') && link.includes('reasonbatch'), link)
+  assert.equal(await page.locator('.span-row[data-service="extras-app"] .bar .event-mark').count(), 2)
+  assert.equal(await page.locator('#span-detail b').count(), 0, 'attribute values are text')
+  await page.screenshot({ path: join(artifacts, 'page-events-links.png'), fullPage: true })
+  await page.click('#span-detail .link a.trace-link')
+  await page.waitForFunction(`location.hash === '#/trace/171'`)
+})
+
 test('Ctrl-C stops the demo: services, intake, exit 0', async () => {
   assert.ok(demo)
   demo.kill('SIGINT')

@@ -19,6 +19,7 @@ export type { WaitForTracesOptions } from './store/intake-store.js'
 export { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from './store/api.js'
 export type { SummaryRow } from './store/summary.js'
 export type { PayloadJson, SpanJson, TraceListItemJson, ViolationJson } from './store/trace-json.js'
+export type { ShownEvent, ShownLink } from './store/span-extras.js'
 export {
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_ELEMENTS,

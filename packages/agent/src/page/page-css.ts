@@ -78,6 +78,9 @@ tr.has-error td:first-child { box-shadow: inset 3px 0 0 var(--error); }
 .span-detail td.k { color: var(--muted); width: 38%; }
 .error-box { background: var(--error-bg); border: 1px solid #f5c2bd; border-radius: 4px; padding: 8px; margin-top: 8px; }
 .error-box .etype { color: var(--error); font-weight: 600; }
+.bar .event-mark { position: absolute; top: -2px; width: 2px; height: 16px; background: var(--text); transform: translateX(-1px); }
+.event, .link { border: 1px solid var(--line); border-radius: 4px; padding: 4px 6px; margin-top: 6px; }
+.event-head .event-name { font-weight: 600; }
 pre.stack, pre.json { white-space: pre-wrap; word-break: break-all; margin: 6px 0 0; max-height: 300px; overflow: auto; }
 .violation { color: #7a5200; }
 a.trace-link { color: var(--accent); cursor: pointer; text-decoration: underline; }

@@ -278,6 +278,12 @@ export const PAGE_SCRIPT = String.raw`'use strict'
       bar.style.left = (span.offsetNs / total * 100) + '%'
       bar.style.width = (Math.max(span.duration, 0) / total * 100) + '%'
       bar.style.background = colorOf(span.service)
+      // Each event is a tick on its span's bar, where it happened.
+      ;(span.events || []).forEach(function (event) {
+        var mark = el('span', { class: 'event-mark', title: event.name + ' +' + fmtDuration(event.offsetNs) })
+        mark.style.left = (span.duration > 0 ? Math.min(Math.max(event.offsetNs / span.duration, 0), 1) * 100 : 0) + '%'
+        bar.appendChild(mark)
+      })
       var label = el('div', { class: 'label', title: span.service + ' ' + span.name + ' ' + span.resource },
         serviceLabel(span.service), el('span', { class: 'name', text: span.name }), el('span', { class: 'res', text: span.resource }),
         span.error ? el('span', { class: 'mark', title: 'error', text: '!' }) : null)
@@ -342,6 +348,26 @@ export const PAGE_SCRIPT = String.raw`'use strict'
       ['start', isoTime(span.start) + ' (+' + fmtDuration(span.offsetNs) + ')'],
       ['duration', fmtDuration(span.duration) + ' (' + span.duration + ' ns)'], ['error', String(span.error)]
     ]))
+    if (span.events) {
+      parts.push(el('h4', { text: 'events (' + span.events.length + ')' }), el('div', { class: 'events' }, span.events.map(function (event) {
+        return el('div', { class: 'event' },
+          el('div', { class: 'event-head' }, el('span', { class: 'event-name', text: event.name }), ' ', el('span', { class: 'muted', text: '+' + fmtDuration(event.offsetNs) })),
+          Object.keys(event.attributes).length > 0 ? kvTable(Object.keys(event.attributes).sort().map(function (k) {
+            var value = event.attributes[k]
+            return [k, typeof value === 'string' ? value : JSON.stringify(value)]
+          })) : null)
+      })))
+    }
+    if (span.links) {
+      parts.push(el('h4', { text: 'links (' + span.links.length + ')' }), el('div', { class: 'links' }, span.links.map(function (link) {
+        var rows = [['span_id', link.spanId]]
+        if (link.flags !== undefined) rows.push(['flags', String(link.flags)])
+        if (link.tracestate !== undefined) rows.push(['tracestate', link.tracestate])
+        return el('div', { class: 'link' },
+          el('a', { class: 'trace-link mono', text: link.traceId, title: 'open the linked trace', onclick: function () { go('#/trace/' + link.traceIdLow) } }),
+          kvTable(rows.concat(sortedEntries(link.attributes))))
+      })))
+    }
     parts.push(el('h4', { text: 'meta (' + Object.keys(span.meta).length + ')' }), kvTable(sortedEntries(span.meta)))
     parts.push(el('h4', { text: 'metrics (' + Object.keys(span.metrics).length + ')' }), kvTable(sortedEntries(span.metrics)))
     ;['meta_struct', 'span_links', 'span_events'].forEach(function (key) {

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer'
 import { isSqlSpan, shownMeta, shownResource } from './span-display.js'
+import { shownEvents, shownLinks, type ShownEvent, type ShownLink } from './span-extras.js'
 import type { StoredTrace, TraceOverview } from './trace-index.js'
 import type { ReceivedPayload, ReceivedSpan, Violation } from '../intake/types.js'
 
@@ -57,6 +58,10 @@ export interface SpanJson {
   meta_struct?: Record<string, string>
   span_links?: unknown[]
   span_events?: unknown[]
+  /** The span's events, from `span_events` or the JSON of meta `events`, oldest first. */
+  events?: ShownEvent[]
+  /** The span's links, from the JSON of meta `_dd.span_links` or `span_links`. */
+  links?: ShownLink[]
 }
 
 export interface ViolationJson {
@@ -139,6 +144,10 @@ export function spanJson(span: ReceivedSpan, traceStart: bigint): SpanJson {
   }
   if (span.span_links !== undefined) out.span_links = span.span_links
   if (span.span_events !== undefined) out.span_events = span.span_events
+  const events = shownEvents(span)
+  if (events !== undefined) out.events = events
+  const links = shownLinks(span)
+  if (links !== undefined) out.links = links
   return out
 }
 
