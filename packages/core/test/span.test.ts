@@ -178,6 +178,7 @@ test('context() carries what propagates', () => {
     samplingPriority: 2,
     origin: 'rum',
     traceTags: { '_dd.p.usr': 'x', '_dd.p.dm': '-4' },
+    baggage: undefined,
     tracestate: undefined,
     randomTraceId: true
   })

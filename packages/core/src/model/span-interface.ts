@@ -40,6 +40,9 @@ export interface Span {
   /** A copy of every tag, string and numeric. */
   getTags(): Record<string, string | number>
 
+  /** Renames the operation (`name`); the resource stays what it was. */
+  setOperationName(name: string): this
+
   /** Marks the span as failed, with `error.type`, `error.message` and `error.stack` from `err`. */
   setError(err: unknown): this
   /**

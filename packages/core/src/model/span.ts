@@ -150,6 +150,11 @@ export class CoreSpan implements Span {
     return this
   }
 
+  setOperationName(name: string): this {
+    if (this.duration < 0 && typeof name === 'string') this.name = name
+    return this
+  }
+
   setTags(tags: Readonly<Record<string, unknown>>): this {
     if (this.duration >= 0 || tags === null || typeof tags !== 'object') return this
     for (const key of Object.keys(tags)) this.setTag(key, tags[key])
@@ -265,6 +270,7 @@ export class CoreSpan implements Span {
       samplingPriority: trace.samplingPriority,
       origin: trace.origin,
       traceTags,
+      baggage: trace.baggage,
       tracestate: trace.tracestate,
       randomTraceId: trace.randomTraceId
     }

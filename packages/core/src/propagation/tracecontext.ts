@@ -1,3 +1,4 @@
+import type { SpanContext } from '../model/span-context.js'
 import { listValue, uniqueValue, type HeaderCarrier, type HeaderSetter } from './carrier.js'
 import { hex16, hexToU64 } from './id-text.js'
 import type { OutgoingContext } from './outgoing-context.js'
@@ -66,6 +67,15 @@ function readDdMember(context: RemoteContext, dd: string, sampled: boolean): voi
       if (isPropagatedTag(tagKey, tagValue)) context.traceTags[tagKey] = tagValue
     }
   }
+}
+
+/**
+ * A context from W3C `traceparent` and `tracestate` values, read as extraction reads them (the dd
+ * member included) whatever styles a tracer is configured with: what the OpenTelemetry bridge makes of
+ * an OpenTelemetry span context. Null when the traceparent is invalid.
+ */
+export function contextFromTraceparent(traceparent: string, tracestate?: string): SpanContext | null {
+  return extractTraceContext({ traceparent, tracestate }) ?? null
 }
 
 /** The W3C context in `carrier`, or undefined when traceparent is missing or invalid. */

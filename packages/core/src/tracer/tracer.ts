@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { activeSpan, storage } from '../model/context.js'
+import { activeParent, activeSpan, enterSpan } from '../model/context.js'
 import { loadConfig, type TracerConfig } from '../config/config.js'
 import { Diagnostics } from '../base/diagnostics.js'
 import { registerExitFlush, unregisterExitFlush, type Flushable } from '../lifecycle/exit-hooks.js'
@@ -162,7 +162,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   /** Starts a span; its parent is `options.childOf`, else the active span, else none (a new trace). */
   startSpan(name: string, options?: SpanOptions): CoreSpan {
     if (!this.config.enabled || this.#shutdown) return this.#noopSpan
-    const parent = options?.childOf === undefined ? activeSpan() : options.childOf
+    const parent = options?.childOf === undefined ? activeParent() : options.childOf
     const start =
       options?.startTime !== undefined && Number.isFinite(options.startTime) ? options.startTime - timeOrigin : performance.now()
     let trace: TraceState
@@ -218,7 +218,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     if (span === this.#noopSpan) return fn(span)
     let result: R
     try {
-      result = storage.run(span, fn, span)
+      result = enterSpan(span, fn, span)
     } catch (err) {
       span.setError(err)
       span.finish()
@@ -248,7 +248,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
 
   /** Runs `fn` with `span` active. */
   withSpan<R>(span: Span, fn: () => R): R {
-    return storage.run(coreSpan(span), fn)
+    return enterSpan(coreSpan(span), fn, undefined)
   }
 
   extract(carrier: unknown): SpanContext | null {

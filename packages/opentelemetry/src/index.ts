@@ -1,0 +1,2 @@
+export { TracerProvider } from './tracer-provider.js'
+export type { OpenTelemetryApi, RegisterOptions, TracerProviderOptions } from './tracer-provider.js'
