@@ -91,9 +91,9 @@ test('v0.4 with nativeSpanEvents and an agent whose /info says span_events: the 
 
 test('v0.4 with nativeSpanEvents but an agent without span_events, or the option off: meta events', async (t) => {
   const old = await withAgent(t, { info: { endpoints: ['/v0.4/traces', '/info'], spanEvents: false } })
-  sendSpan(tracerFor(t, old, { nativeSpanEvents: true }))
+  sendSpan(tracerFor(t, old, { nativeSpanEvents: true, flushIntervalMs: 0 }))
   const modern = await withAgent(t, { info: { endpoints: ['/v0.4/traces', '/info'] } })
-  sendSpan(tracerFor(t, modern))
+  sendSpan(tracerFor(t, modern, { flushIntervalMs: 0 }))
   for (const agent of [old, modern]) {
     const [span] = (await agent.waitForTraces(1))[0]?.spans ?? []
     assert.ok(span)
