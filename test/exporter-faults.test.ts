@@ -9,7 +9,7 @@ import { test } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { startAgent, type Agent, type AgentOptions } from '@datadog-apm/agent'
-import { createTracer, type Tracer, type TracerOptions } from '@datadog-apm/core'
+import { createTracer, runSuppressed, type Tracer, type TracerOptions } from '@datadog-apm/core'
 import { until } from './support/until.js'
 
 // The agent misbehaves (down, slow, 413, 5xx, garbage, resets, a vanished socket); a real node:http app
@@ -70,7 +70,7 @@ async function hit(port: number, path: string, count: number, concurrency = 20):
   const worker = async (): Promise<void> => {
     while (next < count) {
       next++
-      const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2000) })
+      const res = await runSuppressed(() => fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2000) }))
       assert.equal(await res.text(), 'ok')
     }
   }

@@ -29,7 +29,7 @@ let apiUrl: string
 
 before(async () => {
   agent = await startAgent()
-  tracer = createTracer({ service: 'web', env: 'test', url: agent.url, flushIntervalMs: 0, flushOnExit: false, httpClients: true })
+  tracer = createTracer({ service: 'web', env: 'test', url: agent.url, flushIntervalMs: 0, flushOnExit: false })
 
   api = Fastify()
   await api.register(datadogPlugin, { tracer, service: 'api' })

@@ -9,9 +9,6 @@ import { createLogger } from '@datadog-apm/logger'
 import { callApi } from './call-api.mjs'
 import { reportOnShutdown } from './shutdown.mjs'
 
-// Client spans for the outgoing fetch, and the trace headers the api continues the trace from.
-tracer.instrumentHttpClients()
-
 const log = createLogger({ name: 'web' })
 const apiUrl = process.env.API_URL ?? 'http://127.0.0.1:3001'
 

@@ -54,7 +54,7 @@ test('the Node version decides whether the created channel exists', () => {
 
 test(`without patchNodeHttp: ${CHANNEL ? 'traced through the created channel' : 'node:http is left alone on this Node'}`, async (t) => {
   const echo = await echoServer(t, 'body')
-  const { tracer, exporter } = tracerFor(t, { httpClients: true })
+  const { tracer, exporter } = tracerFor(t, {})
   assert.equal(http.request.name, 'request', 'nothing is patched')
   let root: CoreSpan | undefined
   await tracer.trace('job', async (span) => {

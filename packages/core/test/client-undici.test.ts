@@ -18,25 +18,28 @@ import { CoreTracer } from '../src/tracer/tracer.js'
 function tracerFor(t: TestContext, options: TracerOptions = {}): { tracer: CoreTracer; exporter: InMemoryExporter; warnings: string[] } {
   const exporter = new InMemoryExporter()
   const warnings: string[] = []
-  const tracer = new CoreTracer({ service: 'client-test', exporter, flushOnExit: false, httpClients: true, diagnostics: { write: (l) => warnings.push(l) }, ...options })
+  const tracer = new CoreTracer({ service: 'client-test', exporter, flushOnExit: false, diagnostics: { write: (l) => warnings.push(l) }, ...options })
   t.after(() => tracer.shutdown())
   return { tracer, exporter, warnings }
 }
 
+/** Outbound spans: `http.request` (fetch), `undici.request` (the npm package), `http.client.request` (fetch under schema v1). */
 function clientSpans(exporter: InMemoryExporter): ExportedSpan[] {
-  return exporter.spans().filter((s) => s.name === 'http.request')
+  return exporter.spans().filter((s) => s.meta['span.kind'] === 'client')
 }
 
-test('importing core or creating a tracer subscribes to nothing; httpClients does, shutdown undoes it', async () => {
+test('importing core subscribes to nothing; a tracer subscribes unless told not to, and its shutdown undoes it', async () => {
   await import('../src/index.js')
   const channels = ['undici:request:create', 'undici:request:headers', 'undici:request:trailers', 'undici:request:error', 'http.client.response.finish']
   const subscribed = (): boolean[] => channels.map((name) => hasSubscribers(name))
   assert.deepEqual(subscribed(), [false, false, false, false, false])
-  const plain = new CoreTracer({ exporter: new InMemoryExporter(), flushOnExit: false })
+  const off = new CoreTracer({ exporter: new InMemoryExporter(), flushOnExit: false, integrations: { http: false } })
+  const offByEnv = new CoreTracer({ exporter: new InMemoryExporter(), flushOnExit: false, httpClients: false })
   assert.deepEqual(subscribed(), [false, false, false, false, false])
-  const traced = new CoreTracer({ exporter: new InMemoryExporter(), flushOnExit: false, httpClients: true })
+  const traced = new CoreTracer({ exporter: new InMemoryExporter(), flushOnExit: false })
   assert.deepEqual(subscribed(), [true, true, true, true, true])
-  await plain.shutdown()
+  await off.shutdown()
+  await offByEnv.shutdown()
   assert.deepEqual(subscribed(), [true, true, true, true, true], 'only the owner turns it off')
   await traced.shutdown()
   assert.deepEqual(subscribed(), [false, false, false, false, false])
@@ -61,6 +64,7 @@ test('fetch(): a client span, child of the active span, whose ids travel in the 
   assert.deepEqual(client.meta, {
     'span.kind': 'client',
     component: 'fetch',
+    '_dd.integration': 'fetch',
     'http.method': 'POST',
     'http.url': `${echo.base}/users/42`,
     'out.host': '127.0.0.1',
@@ -77,7 +81,7 @@ test('fetch(): a client span, child of the active span, whose ids travel in the 
   assert.equal(root.trace.samplingLocked, true, 'the decision is locked once sent')
 })
 
-test('the npm undici package: component undici, headers injected', async (t) => {
+test('the npm undici package: an undici.request span, component undici, headers injected', async (t) => {
   const echo = await echoServer(t)
   const { tracer, exporter } = tracerFor(t)
   await tracer.trace('job', async () => {
@@ -85,10 +89,33 @@ test('the npm undici package: component undici, headers injected', async (t) => 
     await res.body.text()
   })
   const [client] = clientSpans(exporter)
+  assert.equal(client?.name, 'undici.request')
   assert.equal(client?.meta.component, 'undici')
   assert.equal(client?.meta['http.url'], `${echo.base}/x`)
   assert.equal(echo.seen[0]?.['x-datadog-parent-id'], client?.spanId.toString())
   assert.equal(echo.seen[0]?.['x-app'], '1')
+})
+
+test('span attribute schema v1: fetch gives http.client.request with peer.service from the host; undici.request keeps its name', async (t) => {
+  const echo = await echoServer(t)
+  const { tracer, exporter } = tracerFor(t, { spanAttributeSchema: 'v1', peerServiceMapping: { '127.0.0.1': 'echo-service' } })
+  await tracer.trace('job', async () => {
+    await (await fetch(`${echo.base}/a`)).text()
+    await (await undiciRequest(`${echo.base}/b`)).body.text()
+  })
+  const spans = clientSpans(exporter)
+  assert.deepEqual(spans.map((s) => s.name), ['http.client.request', 'undici.request'])
+  for (const span of spans) {
+    assert.equal(span.service, 'client-test', 'v1 keeps the service of the tracer')
+    assert.equal(span.meta['peer.service'], 'echo-service')
+    assert.equal(span.meta['_dd.peer.service.source'], 'out.host')
+    assert.equal(span.meta['_dd.peer.service.remapped_from'], '127.0.0.1')
+  }
+  const v0 = tracerFor(t, { service: 'client-v0' })
+  await v0.tracer.trace('job', async () => (await fetch(`${echo.base}/c`)).text())
+  const [plain] = clientSpans(v0.exporter)
+  assert.equal(plain?.name, 'http.request')
+  assert.equal(plain?.meta['peer.service'], undefined, 'no peer.service under v0 unless DD_TRACE_PEER_SERVICE_DEFAULTS_ENABLED')
 })
 
 test('status codes: 4xx marks the client span as failed by default, 5xx does not', async (t) => {

@@ -14,9 +14,9 @@ function integrations(env: Record<string, string>, options?: IntegrationsOptions
 
 const PG = { dbmPropagationMode: 'disabled' }
 
-test('by default the database and cache integrations are on and outbound HTTP is off', () => {
+test('by default every integration is on, outbound HTTP included', () => {
   const { config, warnings } = integrations({})
-  assert.deepEqual(config, { http: false, mysql2: {}, ioredis: {}, redis: {}, pg: { dbmPropagationMode: 'disabled' } })
+  assert.deepEqual(config, { http: {}, mysql2: {}, ioredis: {}, redis: {}, pg: { dbmPropagationMode: 'disabled' } })
   assert.deepEqual(warnings, [])
 })
 
@@ -37,7 +37,9 @@ test("dd-trace's switches: DD_TRACE_<NAME>_ENABLED, its package aliases, DD_TRAC
   assert.equal(integrations({ DD_TRACE_MYSQL2_ENABLED: '0' }).config.mysql2, false)
   assert.equal(integrations({ DD_TRACE_REDIS_CLIENT_ENABLED: 'false' }).config.redis, false, "@redis/client's hook")
   assert.equal(integrations({ DD_TRACE_NODE_REDIS_CLIENT_ENABLED: 'false' }).config.redis, false)
-  assert.deepEqual(integrations({ DD_TRACE_HTTP_ENABLED: 'true' }).config.http, {})
+  assert.equal(integrations({ DD_TRACE_HTTP_ENABLED: 'false' }).config.http, false)
+  assert.equal(integrations({ DD_TRACE_DISABLED_PLUGINS: 'http' }).config.http, false)
+  assert.equal(integrations({}, undefined, false).config.http, false, 'httpClients: false')
   const { config } = integrations({ DD_TRACE_DISABLED_PLUGINS: 'ioredis, Redis' })
   assert.equal(config.ioredis, false)
   assert.equal(config.redis, false)

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { startAgent, type Agent, type ReceivedSpan, type ReceivedTrace } from '@datadog-apm/agent'
-import { createTracer, type Tracer, type TracerOptions } from '@datadog-apm/core'
+import { createTracer, runSuppressed, type Tracer, type TracerOptions } from '@datadog-apm/core'
 import express5, { type Express, type RequestHandler, type Router } from 'express'
 
 const require = createRequire(import.meta.url)
@@ -112,9 +112,12 @@ export async function serve(t: After, app: Express | ((req: never, res: never) =
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }
 }
 
-/** GET (or another method) and the status and body, with the body fully read. */
+/**
+ * GET (or another method) and the status and body, with the body fully read. The request is the test's,
+ * not the app's: untraced, or its client span would become the parent of the request span.
+ */
 export async function call(url: string, init?: RequestInit): Promise<{ status: number; body: string }> {
-  const res = await fetch(url, init)
+  const res = await runSuppressed(() => fetch(url, init))
   return { status: res.status, body: await res.text() }
 }
 

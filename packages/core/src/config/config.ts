@@ -103,7 +103,7 @@ export interface ConfigOptions extends NamingOptions {
    * default true.
    */
   openTelemetry?: boolean
-  /** Trace outgoing fetch/undici (and node:http where Node allows) requests, as `tracer.instrumentHttpClients(options)`. Default false. */
+  /** Outgoing fetch/undici (and node:http where Node allows) requests: `false` stops tracing them, options change how. Default on. The same as `integrations.http`. */
   httpClients?: boolean | HttpClientOptions
   /** Each integration turned off (`false`) or given its options; `integrations.http` is `httpClients`. */
   integrations?: IntegrationsOptions

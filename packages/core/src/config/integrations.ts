@@ -27,8 +27,8 @@ export interface PgIntegrationOptions extends DatabaseIntegrationOptions {
 
 /**
  * One entry per integration: `false` turns it off, `true` or its options turn it on. Each wins over
- * `DD_TRACE_<NAME>_ENABLED` and `DD_TRACE_DISABLED_PLUGINS`. The database and cache integrations are on by
- * default; `http` (fetch, undici and, where Node allows, node:http) is off by default.
+ * `DD_TRACE_<NAME>_ENABLED` and `DD_TRACE_DISABLED_PLUGINS`. Every integration is on by default: the
+ * database and cache drivers, and `http` (fetch, undici and, where Node allows, node:http).
  */
 export interface IntegrationsOptions {
   http?: boolean | HttpClientOptions
@@ -176,7 +176,7 @@ export function resolveIntegrations(
     return checkDatabaseOptions('pg', value)
   })
   return {
-    http: resolve<HttpClientOptions>('http', false, (value) => value),
+    http: resolve<HttpClientOptions>('http', true, (value) => value),
     mysql2: database('mysql2'),
     ioredis: database('ioredis'),
     redis: database('redis'),

@@ -34,3 +34,17 @@ export function startClientSpan(owner: ClientSpanOwner, name: string, start: Cli
   span.metrics['_dd.measured'] = 1
   return span
 }
+
+/**
+ * dd-trace's `peer.service`: `peer`, read from the tag `source`, renamed by `DD_TRACE_PEER_SERVICE_MAPPING`
+ * (the old name kept in `_dd.peer.service.remapped_from`). Called only when peer service defaults are on.
+ */
+export function setPeerService(meta: Record<string, string>, mapping: Readonly<Record<string, string>>, source: string, peer: string): void {
+  const mapped = mapping[peer]
+  if (mapped !== undefined) {
+    meta['_dd.peer.service.remapped_from'] = peer
+    peer = mapped
+  }
+  meta['peer.service'] = peer
+  meta['_dd.peer.service.source'] = source
+}

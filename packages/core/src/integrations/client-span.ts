@@ -1,7 +1,7 @@
 import type { HeaderSetter } from '../propagation/carrier.js'
 import type { CoreSpan } from '../model/span.js'
 import type { HttpClientOptions } from '../config/http-client-options.js'
-import { startClientSpan, type ClientSpanOwner } from './client-operation.js'
+import { setPeerService, startClientSpan, type ClientSpanOwner } from './client-operation.js'
 
 export type { ClientSpanOwner, HttpClientOptions }
 
@@ -19,6 +19,9 @@ export class HttpClientTracing {
   readonly #skip: ((url: string) => boolean) | undefined
   readonly #isError: (status: number) => boolean
   readonly #spanOptions: { service?: string; type: string; resource: string }
+  /** `http.request` (schema v0) or `http.client.request` (v1): node:http and fetch; npm undici's is `undici.request`. */
+  readonly #name: string
+  readonly #peerMapping: Readonly<Record<string, string>> | undefined
 
   constructor(owner: ClientSpanOwner, options: HttpClientOptions = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('datadog-apm: httpClients options must be an object')
@@ -48,6 +51,9 @@ export class HttpClientTracing {
     }
     // One options object for every client span: startSpan only reads it; the resource is set after.
     this.#spanOptions = options.service === undefined ? { type: 'http', resource: '' } : { service: options.service, type: 'http', resource: '' }
+    const naming = owner.config.naming
+    this.#name = naming.spanAttributeSchema === 'v1' ? 'http.client.request' : 'http.request'
+    this.#peerMapping = naming.peerServiceDefaults ? naming.peerServiceMapping : undefined
   }
 
   /**
@@ -57,14 +63,16 @@ export class HttpClientTracing {
   start(component: string, method: string, url: string, host: string, port: number): CoreSpan | undefined {
     // The user's skip callback never sees the requests of a tracer that is off.
     if (this.#skip !== undefined && this.owner.enabled && this.#call(this.#skip, url, 'skip')) return undefined
-    const span = startClientSpan(this.owner, 'http.request', this.#spanOptions, component)
+    const span = startClientSpan(this.owner, component === 'undici' ? 'undici.request' : this.#name, this.#spanOptions, component)
     if (span === undefined) return undefined
     span.resource = method
     const meta = span.meta
+    meta['_dd.integration'] = component
     meta['http.method'] = method
     meta['http.url'] = url
     meta['out.host'] = host
     span.metrics['network.destination.port'] = port
+    if (this.#peerMapping !== undefined && host !== '') setPeerService(meta, this.#peerMapping, 'out.host', host)
     return span
   }
 

@@ -1,7 +1,7 @@
 import type { TracerConfig } from '../config/config.js'
 import type { DatabaseIntegrationOptions, DbmPropagationMode } from '../config/integrations.js'
 import type { CoreSpan } from '../model/span.js'
-import { startClientSpan, type ClientSpanStart } from './client-operation.js'
+import { setPeerService, startClientSpan, type ClientSpanStart } from './client-operation.js'
 import type { ClientSpanOwner } from './client-span.js'
 
 /** What the database integrations need from the tracer. */
@@ -100,24 +100,8 @@ export class DatabaseTracing {
 
   /** `peer.service` from the database name (SQL) or the host, renamed by the peer service mapping. */
   #setPeer(meta: Record<string, string>, database: string | undefined, host: string | undefined): void {
-    let source: string
-    let peer: string
-    if (this.kind.peerFromDatabase && database !== undefined && database !== '') {
-      source = 'db.name'
-      peer = database
-    } else if (host !== undefined && host !== '') {
-      source = 'out.host'
-      peer = host
-    } else {
-      return
-    }
-    const mapped = this.#peerMapping[peer]
-    if (mapped !== undefined) {
-      meta['_dd.peer.service.remapped_from'] = peer
-      peer = mapped
-    }
-    meta['peer.service'] = peer
-    meta['_dd.peer.service.source'] = source
+    if (this.kind.peerFromDatabase && database !== undefined && database !== '') setPeerService(meta, this.#peerMapping, 'db.name', database)
+    else if (host !== undefined && host !== '') setPeerService(meta, this.#peerMapping, 'out.host', host)
   }
 }
 

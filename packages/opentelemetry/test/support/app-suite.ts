@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
 import { startAgent, type Agent, type ReceivedSpan } from '@datadog-apm/agent'
-import { createTracer, type Tracer } from '@datadog-apm/core'
+import { createTracer, runSuppressed, type Tracer } from '@datadog-apm/core'
 import { datadog } from '@datadog-apm/express'
 import { datadogPlugin } from '@datadog-apm/fastify'
 import express from 'express'
@@ -113,7 +113,7 @@ export function appSuite(api: LibraryApi, registerWith: OpenTelemetryApi | undef
     const server = createServer(app)
     const url = await listen(server)
     try {
-      const response = await fetch(`${url}/items/7`)
+      const response = await runSuppressed(() => fetch(`${url}/items/7`))
       assert.deepEqual(await response.json(), { inStock: true })
     } finally {
       server.close()
@@ -134,7 +134,7 @@ export function appSuite(api: LibraryApi, registerWith: OpenTelemetryApi | undef
     })
     const url = await app.listen({ port: 0, host: '127.0.0.1' })
     try {
-      const response = await fetch(`${url}/items/7`)
+      const response = await runSuppressed(() => fetch(`${url}/items/7`))
       assert.deepEqual(await response.json(), { inStock: true })
     } finally {
       await app.close()
