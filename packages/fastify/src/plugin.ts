@@ -87,7 +87,7 @@ const plugin: FastifyPluginCallback<DatadogPluginOptions> = (fastify, options, p
     const span = request[kSpan]
     if (span === null || span.finished) return
     try {
-      tracing.finish(span, request.raw, reply.raw, request.originalUrl, routes.config(request)?.url, request[kError])
+      tracing.finish(span, request.raw, reply.raw, request.originalUrl, routes.route(request), request[kError])
     } catch (err) {
       span.finish()
       tracer.diagnostics.warn('fastify-finish', `${PLUGIN_NAME} failed to tag a request span`, String(err))

@@ -6,7 +6,11 @@ export interface RouteConfig {
   readonly datadog?: unknown
 }
 
-type RouteContext = { readonly config?: RouteConfig } | undefined
+/** The instance a not-found handler was set on: its prefix names the 404 route. */
+interface ContextServer {
+  readonly prefix?: unknown
+}
+type RouteContext = { readonly config?: RouteConfig; readonly server?: ContextServer } | undefined
 type WithContext = Record<symbol, RouteContext>
 
 // Fastify 4 and 5 keep the matched route's context on every request under `Symbol('fastify.context')`; its
@@ -24,13 +28,33 @@ export class RouteConfigReader {
   #key: symbol | null | undefined = undefined
 
   config(request: FastifyRequest): RouteConfig | undefined {
+    const context = this.#context(request)
+    if (context !== undefined) return context.config
+    return (request.routeOptions as { config?: RouteConfig } | undefined)?.config
+  }
+
+  /**
+   * The route pattern the request ran: the matched route's URL, or when none matched, the path of the
+   * not-found route that ran instead. Fastify registers each not-found handler as `<prefix>/*` of the
+   * instance that set it (the root's `/*` by default); dd-trace reads that path from the router, so a
+   * request that matches nothing is `GET /*` (or `GET /v1/*` under a prefixed handler) for it too.
+   */
+  route(request: FastifyRequest): string | undefined {
+    const context = this.#context(request)
+    const config = context !== undefined ? context.config : (request.routeOptions as { config?: RouteConfig } | undefined)?.config
+    if (config === undefined) return undefined
+    if (config.url !== undefined) return config.url
+    const prefix = context?.server?.prefix
+    return typeof prefix === 'string' && prefix !== '' && prefix !== '/' ? (prefix.endsWith('/') ? prefix + '*' : prefix + '/*') : '/*'
+  }
+
+  #context(request: FastifyRequest): Exclude<RouteContext, undefined> | undefined {
     let key = this.#key
     if (key === undefined) key = this.#key = findContextKey(request)
-    if (key !== null) {
-      const config = (request as unknown as WithContext)[key]?.config
-      if (config !== null && typeof config === 'object') return config
-    }
-    return (request.routeOptions as { config?: RouteConfig } | undefined)?.config
+    if (key === null) return undefined
+    const context = (request as unknown as WithContext)[key]
+    const config = context?.config
+    return config !== null && typeof config === 'object' ? context : undefined
   }
 }
 
