@@ -288,7 +288,7 @@ test('the Metrics view: per process, charts of its runtime metrics and the custo
   await page.click('button.process[data-service="api"]')
   await page.waitForSelector('button.process.selected[data-service="api"]')
   await waitInPage(`!document.querySelector('.chart[data-metric="shop.product.views"]')`, 'the web-only chart to go')
-  await page.waitForSelector('.chart[data-chart="rss"] [data-points]')
+  await page.waitForSelector('.chart[data-chart="rss"] [data-points]', { state: 'attached' })
 
   // Metric names and tags come from clients: text, never markup.
   const evil = '<img src=x onerror="window.__pwnedMetrics=1">'
