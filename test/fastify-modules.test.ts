@@ -94,7 +94,7 @@ const expected = (service: string): unknown[] => {
         meta: { env: 'test', kind: undefined, component: undefined, method: undefined, status: undefined, route: undefined, url: undefined, errorType: undefined, errorMessage: undefined }
       }
     ].sort((a, b) => a.name.localeCompare(b.name)),
-    [request('GET', '404', undefined, 'missing')],
+    [request('GET /*', '404', '/*', 'missing')],
     [request('GET /v1/fail', '500', '/v1/fail', 'v1/fail', 'fixture failure')]
   ]
 }
@@ -116,7 +116,7 @@ async function exercise(format: string, args: string[]): Promise<void> {
     const ofService = (trace: ReceivedTrace): boolean => trace.spans.some((s) => s.service === service)
     const traces = await agent.waitForTraces(4, { timeoutMs: 5000, filter: ofService })
     const byResource = (trace: ReceivedTrace): string => trace.spans.find((s) => s.parent_id === 0n)?.resource ?? ''
-    const order4 = ['GET /v1/users/:id', 'POST /v1/orders', 'GET', 'GET /v1/fail']
+    const order4 = ['GET /v1/users/:id', 'POST /v1/orders', 'GET /*', 'GET /v1/fail']
     const sorted = [...traces].sort((a, b) => order4.indexOf(byResource(a)) - order4.indexOf(byResource(b)))
     assert.deepEqual(sorted.map(shape), expected(service))
     const orderTrace = sorted[1]
