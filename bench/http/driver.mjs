@@ -107,5 +107,5 @@ export async function measureAtRate(node, framework, variant, sinkUrl, rate, sec
   if (code !== 0) throw new Error(`load.mjs exited ${code}`)
   const result = JSON.parse(text.trim().split('\n').at(-1))
   const usage = JSON.parse(json)
-  return { ...result, cpuUsPerRequest: (usage.cpuSeconds * 1e6) / result.measured, loopDelayP99Ms: usage.loopDelayP99Ms, loopDelayMaxMs: usage.loopDelayMaxMs }
+  return { ...result, cpuUsPerRequest: result.measured > 0 ? (usage.cpuSeconds * 1e6) / result.measured : NaN, userUsPerRequest: result.measured > 0 ? (usage.userSeconds * 1e6) / result.measured : NaN, loopDelayP99Ms: usage.loopDelayP99Ms, loopDelayMaxMs: usage.loopDelayMaxMs }
 }
