@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { measure, median, option as optionOf, parseWrk, requireWrk, startServer, startSink } from './http/driver.mjs'
+import { measure, measureAtRate, median, option as optionOf, parseWrk, requireWrk, startServer, startSink } from './http/driver.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const args = process.argv.slice(2)
@@ -42,42 +42,24 @@ const loadVariants = option('--load-variants', 'untraced,ours,dd-trace,otel')
   .split(',')
   .filter((v) => variants.includes(v))
 
-const LOAD_WARMUP_S = 2
-
-async function measureAtRate(node, framework, variant, sinkUrl, rate) {
-  const { server, read, url } = await startServer(node, framework, variant, sinkUrl)
-  const load = spawn('taskset', ['-c', '1', process.execPath, `${here}load.mjs`, url, String(rate), String(seconds), '--warmup', String(LOAD_WARMUP_S)], { stdio: ['ignore', 'pipe', 'inherit'] })
-  let text = ''
-  load.stdout.on('data', (d) => (text += d))
-  // Server CPU from the end of the warm-up (load.mjs connects for 200 ms first).
-  const mark = setTimeout(() => server.kill('SIGUSR2'), LOAD_WARMUP_S * 1000 + 200)
-  const code = await new Promise((resolve) => load.on('exit', resolve))
-  clearTimeout(mark)
-  server.kill('SIGTERM')
-  const [json] = await read(/\{"cpuSeconds".*\}/)
-  if (code !== 0) throw new Error(`load.mjs exited ${code}`)
-  const result = JSON.parse(text.trim().split('\n').at(-1))
-  return { ...result, cpuUsPerRequest: (JSON.parse(json).cpuSeconds * 1e6) / result.measured }
-}
-
 async function fixedLoad(node, framework, rate) {
   const runs = Object.fromEntries(loadVariants.map((v) => [v, []]))
   for (let r = 0; r < reps; r++) {
     const order = loadVariants.map((_, i) => loadVariants[(i + r) % loadVariants.length])
-    for (const variant of order) runs[variant].push(await measureAtRate(node, framework, variant, sink.url, rate))
+    for (const variant of order) runs[variant].push(await measureAtRate(node, framework, variant, sink.url, rate, seconds))
   }
   log()
   log(`Latency at the same offered load: ${rate} req/s (${loadFraction} × untraced throughput), open loop (bench/load.mjs, 64 connections); server CPU per request answered after the warm-up`)
   log()
-  log('| variant | answered req/s | server CPU µs/req | added µs/req | p50 ms | p90 ms | p99 ms | p99.9 ms | p99 ratio |')
-  log('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+  log('| variant | answered req/s | server CPU µs/req | added µs/req | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | p99 ratio | loop delay p99 / max ms |')
+  log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   const base = runs.untraced ?? []
   for (const variant of loadVariants) {
     const rs = runs[variant]
     const m = (key) => median(rs.map((x) => x[key]))
     const p99ratio = median(rs.map((x, i) => x.p99 / (base[i]?.p99 ?? NaN)))
     const added = variant === 'untraced' || base.length === 0 ? '—' : (m('cpuUsPerRequest') - median(base.map((x) => x.cpuUsPerRequest))).toFixed(1)
-    log(`| ${variant} | ${m('completedPerSecond').toFixed(0)} | ${m('cpuUsPerRequest').toFixed(1)} | ${added} | ${m('p50').toFixed(2)} | ${m('p90').toFixed(2)} | ${m('p99').toFixed(2)} | ${m('p999').toFixed(2)} | ${p99ratio.toFixed(2)} |`)
+    log(`| ${variant} | ${m('completedPerSecond').toFixed(0)} | ${m('cpuUsPerRequest').toFixed(1)} | ${added} | ${m('p50').toFixed(2)} | ${m('p90').toFixed(2)} | ${m('p99').toFixed(2)} | ${m('p999').toFixed(2)} | ${m('max').toFixed(2)} | ${p99ratio.toFixed(2)} | ${m('loopDelayP99Ms').toFixed(1)} / ${m('loopDelayMaxMs').toFixed(1)} |`)
     const errors = rs.map((x) => x.errors).filter((n) => n > 0)
     if (errors.length > 0) log(`  ${variant}: ${errors.join(', ')} bad answers`)
     const behind = rs.filter((x) => x.unanswered > 0).length

@@ -62,8 +62,8 @@ export function wrk(url, secs) {
   return parseWrk(out.stdout)
 }
 
-/** A benchmark server on CPU 0, once it listens: the process, its stdout reader and the URL to load. */
-export async function startServer(node, framework, variant, sinkUrl) {
+/** A benchmark server on CPU 0, once it listens: the process, its stdout reader and the URL to load (`path`). */
+export async function startServer(node, framework, variant, sinkUrl, path = '/users/42') {
   const server = spawn('taskset', ['-c', '0', node, process.env.BENCH_SERVER ?? `${here}http/server.cjs`, framework, variant, sinkUrl], {
     cwd: here,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -71,7 +71,7 @@ export async function startServer(node, framework, variant, sinkUrl) {
   })
   const read = lines(server)
   const [, port] = await read(/ready (\d+)/)
-  return { server, read, url: `http://127.0.0.1:${port}/users/42` }
+  return { server, read, url: `http://127.0.0.1:${port}${path}` }
 }
 
 /** One run: 2 s of wrk to warm up, then `seconds` measured (server CPU from the SIGUSR2 mark). */
@@ -85,4 +85,27 @@ export async function measure(node, framework, variant, sinkUrl, seconds) {
   const [json] = await read(/\{"cpuSeconds".*\}/)
   const usage = JSON.parse(json)
   return { ...result, cpuUsPerRequest: (usage.cpuSeconds * 1e6) / result.requests, rssMb: usage.rssMb }
+}
+
+const LOAD_WARMUP_S = 2
+
+/**
+ * One run at a fixed rate (bench/load.mjs on CPU 1, open loop) after a 2 s warm-up at that rate: load.mjs's
+ * latencies and counts, the server's CPU per answered request and its event loop delay over the window.
+ */
+export async function measureAtRate(node, framework, variant, sinkUrl, rate, seconds, path = '/users/42') {
+  const { server, read, url } = await startServer(node, framework, variant, sinkUrl, path)
+  const load = spawn('taskset', ['-c', '1', process.execPath, `${here}load.mjs`, url, String(rate), String(seconds), '--warmup', String(LOAD_WARMUP_S)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let text = ''
+  load.stdout.on('data', (d) => (text += d))
+  // Server CPU from the end of the warm-up (load.mjs connects for 200 ms first).
+  const mark = setTimeout(() => server.kill('SIGUSR2'), LOAD_WARMUP_S * 1000 + 200)
+  const code = await new Promise((resolve) => load.on('exit', resolve))
+  clearTimeout(mark)
+  server.kill('SIGTERM')
+  const [json] = await read(/\{"cpuSeconds".*\}/)
+  if (code !== 0) throw new Error(`load.mjs exited ${code}`)
+  const result = JSON.parse(text.trim().split('\n').at(-1))
+  const usage = JSON.parse(json)
+  return { ...result, cpuUsPerRequest: result.measured > 0 ? (usage.cpuSeconds * 1e6) / result.measured : NaN, userUsPerRequest: result.measured > 0 ? (usage.userSeconds * 1e6) / result.measured : NaN, loopDelayP99Ms: usage.loopDelayP99Ms, loopDelayMaxMs: usage.loopDelayMaxMs }
 }

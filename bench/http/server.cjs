@@ -1,6 +1,7 @@
 // One benchmark server: FRAMEWORK (express|fastify) traced by VARIANT (untraced|ours|dd-trace|otel|disabled|
 // als-only: one AsyncLocalStorage.run per request and nothing else, the floor any context-keeping tracer pays),
-// serving GET /users/:id with a small JSON body and exporting to the sink at SINK_URL. CommonJS, because
+// serving GET /users/:id with a small JSON body, and GET /spans/:n, which opens n child spans of the request
+// (one tag each) before answering, and exporting to the sink at SINK_URL. CommonJS, because
 // dd-trace and OpenTelemetry instrument by hooking require(), and must be loaded before the framework.
 // SIGUSR2 marks the start of the measured window; SIGTERM prints the CPU used since then and exits.
 'use strict'
@@ -15,18 +16,50 @@ if (variant === 'dd-trace') {
   require('./otel.cjs').start(framework, sinkUrl)
 }
 
+// The event loop's delay over the measured window (10 ms resolution, as dd-trace's runtime metrics read it).
+const loopDelay = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 10 })
+loopDelay.enable()
 let mark = process.cpuUsage()
 process.on('SIGUSR2', () => {
   mark = process.cpuUsage()
+  loopDelay.reset()
 })
 process.on('SIGTERM', () => {
   const cpu = process.cpuUsage(mark)
-  process.stdout.write(JSON.stringify({ cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMb: process.resourceUsage().maxRSS / 1024, rssMb: process.memoryUsage().rss / 1048576 }) + '\n')
+  const loop = { loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 }
+  process.stdout.write(JSON.stringify({ cpuSeconds: (cpu.user + cpu.system) / 1e6, userSeconds: cpu.user / 1e6, systemSeconds: cpu.system / 1e6, maxRssMb: process.resourceUsage().maxRSS / 1024, rssMb: process.memoryUsage().rss / 1048576, ...loop }) + '\n')
   process.exit(0)
 })
 
 function user(id) {
   return { id, name: 'Ada Lovelace', email: 'ada@example.com', plan: 'pro' }
+}
+
+// n child spans of the active span, the way an app or a database integration makes them: start, one tag,
+// finish. Untraced, the loop runs with nothing inside, so the difference is the spans' cost alone.
+let childSpans = (n) => {
+  for (let i = 0; i < n; i++);
+}
+if (variant === 'dd-trace') {
+  const dd = require(nodeMajor >= 22 ? 'dd-trace6' : 'dd-trace')
+  childSpans = (n) => {
+    const parent = dd.scope().active() ?? undefined
+    for (let i = 0; i < n; i++) {
+      const span = dd.startSpan('bench.child', { childOf: parent })
+      span.setTag('component', 'bench')
+      span.finish()
+    }
+  }
+} else if (variant === 'otel') {
+  const api = require('@opentelemetry/api')
+  const otelTracer = api.trace.getTracer('bench')
+  childSpans = (n) => {
+    for (let i = 0; i < n; i++) {
+      const span = otelTracer.startSpan('bench.child')
+      span.setAttribute('component', 'bench')
+      span.end()
+    }
+  }
 }
 
 function ready(port) {
@@ -41,6 +74,16 @@ const dropAll = { export() {}, flush: () => Promise.resolve(), shutdown: () => P
 const tracer = ours
   ? require('@datadog-apm/core').createTracer({ service: 'bench', env: 'bench', url: sinkUrl, enabled: variant !== 'disabled', exporter: variant === 'ours-noexport' ? dropAll : undefined })
   : undefined
+if (tracer !== undefined) {
+  childSpans = (n) => {
+    for (let i = 0; i < n; i++) {
+      const span = tracer.startSpan('bench.child')
+      span.setTag('component', 'bench')
+      span.finish()
+    }
+  }
+}
+const spansAnswer = { ok: true }
 
 if (framework === 'express') {
   const express = require('express')
@@ -50,6 +93,10 @@ if (framework === 'express') {
   app.get('/users/:id', (req, res) => {
     res.json(user(req.params.id))
   })
+  app.get('/spans/:n', (req, res) => {
+    childSpans(Number(req.params.n))
+    res.json(spansAnswer)
+  })
   const server = app.listen(0, '127.0.0.1', () => ready(server.address().port))
 } else {
   const app = require('fastify')({ logger: false })
@@ -58,6 +105,10 @@ if (framework === 'express') {
     if (ours) await app.register(require('@datadog-apm/fastify').datadogPlugin, { tracer })
     if (als) app.addHook('onRequest', (request, reply, done) => als.run(store, done))
     app.get('/users/:id', async (request) => user(request.params.id))
+    app.get('/spans/:n', async (request) => {
+      childSpans(Number(request.params.n))
+      return spansAnswer
+    })
     await app.listen({ port: 0, host: '127.0.0.1' })
     ready(app.server.address().port)
   }

@@ -1,6 +1,6 @@
 import type { MsgpackNode } from './msgpack-decoder.js'
 
-// The v0.5 payload (reference §1.4): `[strings, traces]`, a span a fixed array of 12 whose strings are
+// The v0.5 payload, as the agent decodes it: `[strings, traces]`, a span a fixed array of 12 whose strings are
 // uint32 indexes into `strings`. The agent (decoder_v05.go) answers 400 for any other shape; here the
 // payload is rewritten into the v0.4 tree (spans as maps keyed by field name) so that every v0.4 check
 // of validateRequest applies to it unchanged.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 
-/** What the intake's `GET /info` says about itself (reference §1.7). Every field is optional. */
+/** What the intake's `GET /info` says about itself, in the agent's own field names. Every field is optional. */
 export interface InfoOptions {
   /** False: `GET /info` answers 404, as an agent too old to serve it. Default true. */
   enabled?: boolean

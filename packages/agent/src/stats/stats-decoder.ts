@@ -1,7 +1,7 @@
 import { decodeMsgpackTree, MsgpackDecodeError, type MsgpackNode } from '../intake/msgpack-decoder.js'
 import { decodeSketch, SketchDecodeError, type ReceivedSketch } from './stats-sketch.js'
 
-// `/v0.6/stats`: a msgpack `ClientStatsPayload` with PascalCase keys (reference §1.8), decoded with the
+// `/v0.6/stats`: a msgpack `ClientStatsPayload` with PascalCase keys, as the agent reads it, decoded with the
 // agent's msgp rules: unknown keys are skipped, nil is the zero value, a value of the wrong type fails the
 // whole payload (the agent answers 400).
 
