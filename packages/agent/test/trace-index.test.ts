@@ -39,6 +39,13 @@ void describe('IntakeStore: traces joined by id', () => {
     assert.equal(o.chunkCount, 2)
   })
 
+  void it("lists the root's service first, even when a service it called seems to start earlier (clocks of two processes)", () => {
+    const store = new IntakeStore(100)
+    store.record(payload(), [chunk(mkSpan({ span_id: 2n, parent_id: 1n, service: 'api', start: 1_699_999_999_999_000_000n }))], [])
+    store.record(payload(), [chunk(mkSpan({ span_id: 1n, duration: 5_000_000n }))], [])
+    assert.deepEqual(store.storedTrace(1n)?.overview().services, ['web', 'api'])
+  })
+
   void it('counts every span without a parent in the trace, and errors', () => {
     const store = new IntakeStore(100)
     store.record(payload(), [chunk(

@@ -108,7 +108,7 @@ export class StoredTrace {
       traceIdHigh,
       root,
       rootCount,
-      services: [...services],
+      services: servicesFromRoot(services, root),
       spanCount: spans.length,
       errorCount,
       start,
@@ -164,4 +164,14 @@ export class TraceIndex {
   clear(): void {
     this.#byId.clear()
   }
+}
+
+/**
+ * The trace's services in order of start, the root's first: the clocks of two processes can be a few
+ * milliseconds apart, so a service called early in the trace may seem to start before its caller.
+ */
+function servicesFromRoot(services: Set<string>, root: ReceivedSpan | undefined): string[] {
+  const list = [...services]
+  if (root === undefined || list[0] === root.service) return list
+  return [root.service, ...list.filter((service) => service !== root.service)]
 }
