@@ -25,7 +25,8 @@ import { SocketTransport } from '../agent-client/socket-transport.js'
 import type { Transport } from '../agent-client/transport.js'
 import { NOOP_DOGSTATSD, type DogStatsD } from '../metrics/dogstatsd-client.js'
 import { TracerMetrics } from '../metrics/tracer-metrics.js'
-import type { TracerOptions } from './options.js'
+import { TRACER_OPTION_NAMES, type TracerOptions } from './options.js'
+import { checkConfigOptionNames } from '../config/option-keys.js'
 import { continueTrace, newTrace } from './trace-start.js'
 import { TracePropagation } from './trace-propagation.js'
 import type { SpanCallback, SpanOptions, Tracer } from './tracer-api.js'
@@ -65,9 +66,10 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
 
   constructor(options: TracerOptions = {}) {
     const early: string[] = []
-    this.config = loadConfig(options, (message) => early.push(message))
+    this.config = loadConfig(options, (message) => early.push(message), { startupLogs: options.exporter === undefined })
     this.#diagnostics = new Diagnostics(this.config.debug, options.diagnostics)
     this.diagnostics = this.#diagnostics
+    checkConfigOptionNames(options, TRACER_OPTION_NAMES, 'createTracer', (kind, message) => this.#diagnostics.warnOnce(kind, message))
     for (const message of early) this.#diagnostics.warn(`config:${message}`, message)
     const config = this.config
     this.#propagation = new TracePropagation(config.propagation, this.#diagnostics, (trace, span) => this.decideSampling(trace, span))
