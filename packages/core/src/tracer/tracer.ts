@@ -28,6 +28,7 @@ import { TracerMetrics } from '../metrics/tracer-metrics.js'
 import { TRACER_OPTION_NAMES, type TracerOptions } from './options.js'
 import { checkConfigOptionNames } from '../config/option-keys.js'
 import { continueTrace, newTrace } from './trace-start.js'
+import { ddTraceMessage, findInitializedDdTrace } from './dd-trace-check.js'
 import { TracePropagation } from './trace-propagation.js'
 import type { SpanCallback, SpanOptions, Tracer } from './tracer-api.js'
 
@@ -63,6 +64,8 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   #metrics: TracerMetrics | undefined
   /** The metrics' own agent client, made only when the exporter has none to share. */
   #metricsTransport: Transport | undefined
+  /** dd-trace is looked for when the tracer is made and again when the first trace leaves (it may be initialized later). */
+  #ddTraceUnchecked = true
 
   constructor(options: TracerOptions = {}) {
     const early: string[] = []
@@ -123,6 +126,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     this.#noopSpan = new CoreSpan(this, noopTrace, 0n, 0n, undefined, '', config.service, '', '', 0)
     // A finished span ignores every operation: the disabled tracer's one shared span stays empty.
     this.#noopSpan.duration = 0
+    if (config.enabled) this.#checkDdTrace(false)
     if (config.enabled) enableIntegrations(this, config.integrations)
     if (config.enabled && config.metrics.runtimeMetrics) this.#metrics = this.#startMetrics()
   }
@@ -298,12 +302,24 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   }
 
   #exportChunk(trace: TraceState, chunk: CoreSpan[]): void {
+    if (this.#ddTraceUnchecked) this.#checkDdTrace(true)
     if (trace.samplingPriority === undefined) this.decideSampling(trace, chunk[chunk.length - 1])
     if (this.#spanSampler !== undefined && (trace.samplingPriority ?? 1) <= 0) this.#spanSampler.sampleChunk(chunk)
     try {
       this.#exporter.export(chunk)
     } catch (err) {
       this.#diagnostics.warn('exporter-threw', 'the exporter threw while taking a trace; the trace was dropped', String(err))
+    }
+  }
+
+  /** Warns once when dd-trace is initialized in this process too; `last` ends the looking. */
+  #checkDdTrace(last: boolean): void {
+    try {
+      const found = findInitializedDdTrace()
+      if (found !== undefined) this.#diagnostics.warnOnce('dd-trace', ddTraceMessage(found))
+      if (found !== undefined || last) this.#ddTraceUnchecked = false
+    } catch {
+      this.#ddTraceUnchecked = false
     }
   }
 
