@@ -29,6 +29,7 @@ import { TRACER_OPTION_NAMES, type TracerOptions } from './options.js'
 import { checkConfigOptionNames } from '../config/option-keys.js'
 import { continueTrace, newTrace } from './trace-start.js'
 import { ddTraceMessage, findInitializedDdTrace } from './dd-trace-check.js'
+import { startupLine, type StartupAgent } from './startup-log.js'
 import { TracePropagation } from './trace-propagation.js'
 import type { SpanCallback, SpanOptions, Tracer } from './tracer-api.js'
 
@@ -126,6 +127,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     this.#noopSpan = new CoreSpan(this, noopTrace, 0n, 0n, undefined, '', config.service, '', '', 0)
     // A finished span ignores every operation: the disabled tracer's one shared span stays empty.
     this.#noopSpan.duration = 0
+    if (config.startupLogs) this.#logStartup()
     if (config.enabled) this.#checkDdTrace(false)
     if (config.enabled) enableIntegrations(this, config.integrations)
     if (config.enabled && config.metrics.runtimeMetrics) this.#metrics = this.#startMetrics()
@@ -310,6 +312,27 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     } catch (err) {
       this.#diagnostics.warn('exporter-threw', 'the exporter threw while taking a trace; the trace was dropped', String(err))
     }
+  }
+
+  /**
+   * The startup log: printed once the agent has answered `/info` or failed to (within the request
+   * timeout, 2 s at most), asked in the background so that it neither delays the app nor keeps an app
+   * that is done from exiting. Without an agent to ask, printed at once.
+   */
+  #logStartup(): void {
+    const config = this.config
+    const diagnostics = this.#diagnostics
+    const print = (agent: StartupAgent): void => {
+      try {
+        diagnostics.info(startupLine(config, agent))
+      } catch (err) {
+        diagnostics.debug(`the startup log failed: ${String(err)}`)
+      }
+    }
+    const exporter = this.#exporter
+    if (!config.enabled) print({ asked: false, why: 'tracing is disabled' })
+    else if (!(exporter instanceof AgentExporter)) print({ asked: false, why: 'the tracer was given its own exporter' })
+    else void exporter.probeAgent().then(print, (err: unknown) => print({ asked: true, reached: false, error: String(err) }))
   }
 
   /** Warns once when dd-trace is initialized in this process too; `last` ends the looking. */
