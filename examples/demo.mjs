@@ -109,16 +109,34 @@ async function main() {
   const services = []
   const stopAll = async () => Promise.all(services.splice(0).map(async (s) => ({ name: s.name, ...(await s.stop()) })))
   let stopping
-  const onSignal = () => {
+  // Ctrl-C ends the demo, which is the way to end it: one goodbye line and exit status 0. The status
+  // alone is not enough under `pnpm demo`: pnpm reports "Command failed" (exit 130) whenever it received
+  // the terminal's SIGINT itself, whatever its child's status. So on a terminal the demo reads Ctrl-C as
+  // a key (raw mode: no signal reaches the process group) and stops on its own; elsewhere the signal does.
+  const stop = () => {
     stopping ??= (async () => {
-      print(paint('dim', '\nstopping the services and the intake...'))
+      process.stdout.write(paint('dim', '\nstopping the services and the intake...'))
       await stopAll()
       await intake?.close()
+      print(paint('dim', ' done. Bye.'))
+      if (process.stdin.isTTY) process.stdin.setRawMode(false)
       process.exit(0)
     })()
   }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  // The terminal went away (its window closed): stop the same way, though nothing can be shown any more.
+  process.on('SIGHUP', () => {
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+    stop()
+  })
+  if (!once && process.stdin.isTTY) {
+    process.stdin.setRawMode(true)
+    process.stdin.on('data', (key) => {
+      // Ctrl-C, Ctrl-D or q.
+      if (key.includes(0x03) || key.includes(0x04) || key.includes(0x71)) stop()
+    })
+  }
 
   try {
     const examples = fileURLToPath(new URL('./services/', import.meta.url))
@@ -168,7 +186,7 @@ async function main() {
       print()
       print(`the traces went to the agent at ${agentUrl}: see them in Datadog APM`)
     }
-    print(paint('dim', `the services keep running (web ${web.url}); Ctrl-C stops them and the intake`))
+    print(paint('dim', `the services keep running (web ${web.url}); Ctrl-C (or q) stops them and the intake`))
     await new Promise(() => {})
   } catch (error) {
     print(paint('red', `demo: FAILED: ${error.message}`))

@@ -49,6 +49,9 @@ void describe('API: /api/traces', () => {
     assert.equal(traces[0]?.errorCount, 2)
     assert.equal(traces[2]?.traceIdHex, '0000000000000001')
     assert.equal(body.total, 3)
+    assert.equal(body.held, 3)
+    const filtered = (await get(agent, '/api/traces?service=nobody')).body
+    assert.deepEqual([filtered.held, filtered.total, filtered.traces], [3, 0, []], 'held counts every trace, matching or not')
   })
 
   void it('filters by service, resource, error and minimum duration', async (t) => {

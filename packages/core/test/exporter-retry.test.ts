@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { AgentExporter, type AgentExporterOptions } from '../src/export/agent-exporter.js'
 import { Verdict, backoffMs, verdictFor } from '../src/export/retry.js'
-import type { Transport, TransportResponse } from '../src/agent-client/transport.js'
+import type { SendOptions, Transport, TransportResponse } from '../src/agent-client/transport.js'
 import { Diagnostics } from '../src/base/diagnostics.js'
 import { createTracer } from '../src/tracer/tracer.js'
 import { SpanCollector } from './support/span-collector.js'
@@ -18,7 +18,7 @@ class ScriptedTransport implements Transport {
   constructor(script: Answer[] = []) {
     this.#script = script
   }
-  send(path: string, method: string, _headers: Record<string, string>, body: Uint8Array | undefined, _timeoutMs?: number): Promise<TransportResponse> {
+  send(path: string, method: string, _headers: Record<string, string>, body: Uint8Array | undefined, _timeoutMs?: number, _options?: SendOptions): Promise<TransportResponse> {
     this.requests.push({ path, method, bytes: body?.length ?? 0 })
     if (path === '/info') return Promise.resolve(this.info)
     const next = this.#script.shift() ?? { status: 200, body: '{}', headers: {} }

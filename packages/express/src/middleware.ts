@@ -98,7 +98,7 @@ function datadogErrorHandler(err: unknown, req: IncomingMessage, _res: ServerRes
  * Throws a TypeError naming the option when an option makes no sense.
  */
 export function datadog(options?: ExpressTracingOptions): DatadogMiddleware {
-  const tracing = new HttpServerTracing('express', options)
+  const tracing = new HttpServerTracing('express', options, { where: 'datadog()' })
   return function datadogMiddleware(req, res, next) {
     traceRequest(tracing, req, res, next)
   }

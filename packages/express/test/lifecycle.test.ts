@@ -4,7 +4,8 @@ import { request, type IncomingMessage, type ServerResponse } from 'node:http'
 import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, test } from 'node:test'
-import { activeSpan, runSuppressed, type Span } from '@datadog-apm/core'
+import { activeSpan, createTracer, runSuppressed, type Span } from '@datadog-apm/core'
+import { InMemoryExporter } from '@datadog-apm/core/testing'
 import express5 from 'express'
 import { datadog, rootSpan, setRoute } from '../src/index.js'
 import { agentFor, call, majors, roots, serve, settled, tracerFor, tracesOf, within } from './support.js'
@@ -376,6 +377,19 @@ describe('options and the disabled tracer', () => {
       [{ headers: 'x-id' }, /headers/]
     ]
     for (const [options, message] of bad) assert.throws(() => datadog(options as never), (err: unknown) => err instanceof TypeError && message.test(err.message), JSON.stringify(options))
+  })
+
+  test('a misspelled option, or one of createTracer, gets one warning naming it and what was meant', () => {
+    const lines: string[] = []
+    const tracer = createTracer({ exporter: new InMemoryExporter(), flushOnExit: false, diagnostics: { write: (line) => void lines.push(line) } })
+    const options = { tracer, servce: 'web', sampleRate: 0.5, hooks: { requst: () => {} } }
+    datadog(options as never)
+    datadog(options as never)
+    assert.deepEqual(lines, [
+      'datadog-apm: datadog(): unknown option servce is ignored; did you mean service?\n',
+      'datadog-apm: datadog(): unknown option sampleRate is ignored; it is an option of createTracer: pass { tracer: createTracer({ sampleRate }) } to datadog()\n',
+      'datadog-apm: datadog(): unknown option hooks.requst is ignored; did you mean hooks.request?\n'
+    ])
   })
 
   test('outside Express (a plain node:http handler, no req.res) the state is found from the request too', async (t) => {

@@ -1,4 +1,4 @@
-import type { ServerSpanOptions, Span } from '@datadog-apm/core'
+import type { OptionNames, ServerOptionNames, ServerSpanOptions, Span } from '@datadog-apm/core'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 
 /**
@@ -22,6 +22,20 @@ export interface DatadogPluginOptions extends ServerSpanOptions {
      */
     fastifyRequest?: (span: Span, request: FastifyRequest, reply: FastifyReply) => void
   }
+}
+
+type PluginHooks = NonNullable<DatadogPluginOptions['hooks']>
+
+/**
+ * How the plugin's options are checked for misspelled names: core's request-span options, the plugin's
+ * own (typed, so that an option added to `DatadogPluginOptions` must be added here), and the options
+ * Fastify's `register` reads for itself, which are not ours to warn about.
+ */
+export const PLUGIN_OPTION_NAMES: ServerOptionNames = {
+  where: 'the Fastify plugin',
+  extra: { contextGuard: true } satisfies OptionNames<Omit<DatadogPluginOptions, keyof ServerSpanOptions>>,
+  hooks: { fastifyRequest: true } satisfies OptionNames<Omit<PluginHooks, keyof NonNullable<ServerSpanOptions['hooks']>>>,
+  ignore: ['prefix', 'logLevel', 'logSerializers']
 }
 
 declare module 'fastify' {

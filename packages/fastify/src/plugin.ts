@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { HttpServerTracing, isTraceActive, type ServerSpanOptions, type Span } from '@datadog-apm/core'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import type { DatadogPluginOptions } from './options.js'
+import { PLUGIN_OPTION_NAMES, type DatadogPluginOptions } from './options.js'
 import { RouteConfigReader } from './route-config.js'
 
 // Per-request state lives on Fastify's request (declared with decorateRequest, so every request object
@@ -49,7 +49,8 @@ function coreOptions(options: DatadogPluginOptions): ServerSpanOptions {
       if (reply !== undefined) fastifyHook(span, reply.request, reply)
     }
   }
-  return { ...options, hooks: { request } }
+  // The other keys of hooks stay, so that the check of option names still sees them.
+  return { ...options, hooks: { ...hooks, request } }
 }
 
 const plugin: FastifyPluginCallback<DatadogPluginOptions> = (fastify, options, pluginDone) => {
@@ -62,7 +63,7 @@ const plugin: FastifyPluginCallback<DatadogPluginOptions> = (fastify, options, p
     if (guard !== undefined && guard !== 'handler' && guard !== 'every-hook') {
       throw new TypeError(`datadog-apm: option contextGuard must be 'handler' or 'every-hook', got ${JSON.stringify(guard)}`)
     }
-    tracing = new HttpServerTracing('fastify', coreOptions(options))
+    tracing = new HttpServerTracing('fastify', coreOptions(options), PLUGIN_OPTION_NAMES)
   } catch (err) {
     pluginDone(err as Error)
     return

@@ -508,6 +508,30 @@ for (const major of majors) {
       }
     })
 
+    test("a misspelled option gets one warning naming it; Fastify's own register options are left alone", async (t) => {
+      const { tracer, warnings } = memoryTracer()
+      const app = major.create()
+      t.after(() => app.close())
+      const options = {
+        tracer,
+        prefix: '/v1',
+        logLevel: 'warn',
+        logSerializers: {},
+        contextGuard: 'handler',
+        contextGaurd: 'every-hook',
+        servce: 'api',
+        hooks: { fastifyRequest: () => {}, fastifyRequets: () => {} }
+      }
+      await app.register(datadogPlugin, options as never)
+      app.get('/', async () => 'ok')
+      assert.equal((await app.inject('/')).statusCode, 200)
+      assert.deepEqual(warnings, [
+        'datadog-apm: the Fastify plugin: unknown option contextGaurd is ignored; did you mean contextGuard?\n',
+        'datadog-apm: the Fastify plugin: unknown option servce is ignored; did you mean service?\n',
+        'datadog-apm: the Fastify plugin: unknown option hooks.fastifyRequets is ignored; did you mean hooks.fastifyRequest?\n'
+      ])
+    })
+
     test('registering the plugin twice on one instance tree is refused', async (t) => {
       const { tracer } = memoryTracer()
       const app = major.create()

@@ -31,3 +31,18 @@ export function warn(sink: DiagnosticSink, kind: string, message: string): void 
     // A user's sink that throws gets nothing more from us.
   }
 }
+
+const warnedOnce = new WeakMap<DiagnosticSink, Set<string>>()
+
+/** A warning about something that stays as it is (a misspelled option): once per kind and sink, ever. */
+export function warnOnce(sink: DiagnosticSink, kind: string, message: string): void {
+  let kinds = warnedOnce.get(sink)
+  if (kinds === undefined) warnedOnce.set(sink, (kinds = new Set<string>()))
+  if (kinds.has(kind)) return
+  kinds.add(kind)
+  try {
+    sink.write(`datadog-apm: ${message}\n`)
+  } catch {
+    // A user's sink that throws gets nothing more from us.
+  }
+}

@@ -1,6 +1,6 @@
-import { getTracer, type DiagnosticSink, type Tracer, type TracerConfig } from '@datadog-apm/core'
+import { checkOptionNames, getTracer, type DiagnosticSink, type OptionNames, type Tracer, type TracerConfig } from '@datadog-apm/core'
 import { correlatedSpan, idleLineFragment, spanLineFragment } from './correlation.js'
-import { stderrSink, warn } from './diagnostics.js'
+import { stderrSink, warn, warnOnce } from './diagnostics.js'
 import { LEVELS, METHOD_LEVELS, levelFromEnv, levelOption, type LevelName } from './levels.js'
 import { sinkFor, type LineSink, type LogStream } from './line-sink.js'
 import { errorJson, fieldJson, isError, messageJson, quote, read } from './safe-json.js'
@@ -24,6 +24,11 @@ export interface LoggerOptions {
   /** Where the logger's own warnings go (a bad `LOG_LEVEL`, a failing stream). Default: stderr. */
   diagnostics?: DiagnosticSink
 }
+
+/** Every option of `createLogger`, for the check that reports a misspelled one; typed so it cannot miss one. */
+const LOGGER_OPTION_NAMES: OptionNames<LoggerOptions> = { level: true, name: true, fields: true, stream: true, tracer: true, diagnostics: true }
+
+const LOGGER_HINTS = { base: "pino's base is fields here" }
 
 /** Options of `child`. */
 export interface ChildOptions {
@@ -206,6 +211,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (options.tracer !== undefined && (!isObject(options.tracer) || !isObject(options.tracer.config))) {
     throw new TypeError('datadog-apm: option tracer must be a tracer from @datadog-apm/core')
   }
+  checkOptionNames(options, LOGGER_OPTION_NAMES, 'createLogger', (kind, message) => warnOnce(diagnostics, kind, message), { hints: LOGGER_HINTS })
   if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) {
     throw new TypeError(`datadog-apm: option name must be a non-empty string, got ${typeof options.name === 'string' ? '""' : typeof options.name}`)
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
-import { createLogger, type LevelName } from '../src/index.js'
+import { createLogger, pinoMixin, winstonFormat, type LevelName } from '../src/index.js'
 import { capture, ddOf, makeTracer, warnings } from './helpers.js'
 
 const tracer = makeTracer()
@@ -207,6 +207,26 @@ test('other invalid options are TypeErrors naming the option', () => {
   assert.throws(() => createLogger({ tracer: {} as never }), /option tracer/)
   assert.throws(() => createLogger({ diagnostics: {} as never }), /option diagnostics/)
   assert.throws(() => createLogger({ tracer }).child('x' as never), /child bindings/)
+})
+
+test('a misspelled option gets one warning naming it and the nearest option, however many loggers', () => {
+  const { sink, seen } = warnings()
+  for (let i = 0; i < 3; i++) createLogger({ tracer, stream: capture().stream, diagnostics: sink, levl: 'debug', base: { app: 'x' } } as never)
+  assert.deepEqual(seen, [
+    'datadog-apm: createLogger: unknown option levl is ignored; did you mean level?\n',
+    "datadog-apm: createLogger: unknown option base is ignored; pino's base is fields here\n"
+  ])
+})
+
+test("the adapters' misspelled options are reported through the tracer they are given", () => {
+  const { sink, seen } = warnings()
+  const own = makeTracer({ diagnostics: sink })
+  pinoMixin({ tracer: own, tracr: own } as never)
+  winstonFormat({ tracer: own, tracers: own } as never)
+  assert.deepEqual(seen, [
+    'datadog-apm: pinoMixin: unknown option tracr is ignored; did you mean tracer?\n',
+    'datadog-apm: winstonFormat: unknown option tracers is ignored; did you mean tracer?\n'
+  ])
 })
 
 test('an invalid LOG_LEVEL is one warning naming it, and the level is info', () => {

@@ -1,5 +1,6 @@
 // The intake's page. Markup only: the data arrive through /api/* and are drawn by page.js with DOM calls
-// (textContent, never innerHTML), so a hostile tag value is shown as text, never run.
+// (textContent, never innerHTML), so a hostile tag value is shown as text, never run. The empty-list
+// message starts hidden: until the list has answered, the page does not know whether there are traces.
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -39,7 +40,7 @@ export const PAGE_HTML = `<!doctype html>
         <thead><tr><th>time</th><th>service</th><th>resource</th><th class="num">duration</th><th>status</th><th class="num">spans</th><th>services</th></tr></thead>
         <tbody></tbody>
       </table>
-      <p id="traces-empty" class="empty">No traces yet. Point a tracer at this intake (DD_TRACE_AGENT_URL) and they appear here.</p>
+      <p id="traces-empty" class="empty" hidden>No traces yet. Point a tracer at this intake (DD_TRACE_AGENT_URL) and they appear here.</p>
     </div>
     <div id="detail" class="detail" hidden>
       <div id="trace-head" class="trace-head"></div>

@@ -8,8 +8,12 @@ export const PAGE_SCRIPT = String.raw`'use strict'
   var PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#ff9da7', '#86bcb6', '#8cd17d', '#a0cbe8', '#bab0ac']
   var state = {
     tab: 'traces', version: -1, shownVersion: -1, live: true, busy: false,
-    traceId: null, trace: null, spanId: null, colors: new Map()
+    traceId: null, trace: null, spanId: null, colors: new Map(),
+    // The list is asked for from several places (the poll, a filter keystroke, a link): each answer is
+    // drawn only if it answers the latest question, so a slow answer to an older filter never wins.
+    listAsked: 0
   }
+  var NO_TRACES = ''
 
   function $(id) { return document.getElementById(id) }
 
@@ -122,8 +126,8 @@ export const PAGE_SCRIPT = String.raw`'use strict'
     getJson('/api/status').then(function (status) {
       renderStatus(status)
       if (force || status.version !== state.shownVersion) {
-        state.shownVersion = status.version
-        return refresh()
+        // Marked as shown once drawn: a refresh that failed is tried again at the next poll.
+        return refresh().then(function () { state.shownVersion = status.version })
       }
     }).catch(function () {
       setStatus('intake unreachable', true)
@@ -171,7 +175,23 @@ export const PAGE_SCRIPT = String.raw`'use strict'
   }
 
   function loadTraces() {
-    return getJson('/api/traces?' + traceQuery()).then(renderTraces)
+    var asked = ++state.listAsked
+    return getJson('/api/traces?' + traceQuery()).then(function (body) {
+      if (asked === state.listAsked) renderTraces(body)
+    })
+  }
+
+  // What the filters ask for, in words, for the message when nothing matches.
+  function filterText() {
+    var parts = []
+    var service = $('filter-service').value
+    var resource = $('filter-resource').value.trim()
+    var min = $('filter-min').value.trim()
+    if (service) parts.push('service ' + service)
+    if (resource) parts.push('resource "' + resource + '"')
+    if (min && Number(min) >= 0) parts.push('at least ' + Number(min) + ' ms')
+    if ($('filter-error').checked) parts.push('errors only')
+    return parts.length > 0 ? parts.join(', ') : 'the filters'
   }
 
   function renderTraces(body) {
@@ -196,7 +216,12 @@ export const PAGE_SCRIPT = String.raw`'use strict'
       return row
     })
     tbody.replaceChildren.apply(tbody, rows)
-    $('traces-empty').hidden = rows.length > 0
+    // Empty means "no traces yet" only when the intake holds none; the count in the tab comes from this
+    // same answer, so the two cannot disagree.
+    var empty = $('traces-empty')
+    empty.hidden = rows.length > 0
+    empty.textContent = body.held > 0 ? 'No trace matches ' + filterText() + ' (' + body.held + ' traces held).' : NO_TRACES
+    $('count-traces').textContent = String(body.held)
     $('filter-total').textContent = body.total > body.traces.length ? 'showing ' + body.traces.length + ' of ' + body.total : body.total + ' traces'
   }
 
@@ -441,6 +466,7 @@ export const PAGE_SCRIPT = String.raw`'use strict'
   // ---- wiring -----------------------------------------------------------------------------------------
 
   function init() {
+    NO_TRACES = $('traces-empty').textContent
     document.querySelectorAll('.tab').forEach(function (button) {
       button.addEventListener('click', function () {
         var tab = button.getAttribute('data-tab')

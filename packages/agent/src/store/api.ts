@@ -187,6 +187,9 @@ export class IntakeApi {
     })
     return {
       version: this.#store.version,
+      // Every trace held, matching or not, counted as /api/status counts them: a page shows "no traces
+      // yet" only when this is 0, and "none matches" otherwise.
+      held: this.#store.counts().traces,
       total: matching.length,
       traces: matching.slice(0, limit).map((trace) => traceListItem(trace, violations.get(trace.traceId) ?? 0))
     }

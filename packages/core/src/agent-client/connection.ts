@@ -8,6 +8,8 @@ export interface Request {
   readonly head: string
   readonly body: Uint8Array | undefined
   readonly timeoutMs: number
+  /** The socket does not hold the process open while this request runs. */
+  readonly background: boolean
 }
 
 /** How an exchange ends, decided as soon as it is known; it takes effect once the body is let go of. */
@@ -93,6 +95,8 @@ export class Connection {
 
   start(exchange: Exchange): void {
     this.exchange = exchange
+    if (exchange.request.background) this.socket.unref()
+    else this.socket.ref()
     const { head, timeoutMs } = exchange.request
     exchange.timer = setTimeout(() => this.#onTimeout(exchange), timeoutMs)
     exchange.timer.unref()

@@ -1,7 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { Connection, Exchange, type ConnectionOwner, type Request } from './connection.js'
-import type { Transport, TransportResponse } from './transport.js'
+import type { SendOptions, Transport, TransportResponse } from './transport.js'
 import { TransportError } from './transport-error.js'
 
 /** An idle connection is closed after this long (the agent keeps its side open longer). */
@@ -53,7 +53,14 @@ export class SocketTransport implements Transport, ConnectionOwner {
     }
   }
 
-  send(path: string, method: 'PUT' | 'POST' | 'GET', headers: Record<string, string>, body: Uint8Array | undefined, timeoutMs: number): Promise<TransportResponse> {
+  send(
+    path: string,
+    method: 'PUT' | 'POST' | 'GET',
+    headers: Record<string, string>,
+    body: Uint8Array | undefined,
+    timeoutMs: number,
+    options?: SendOptions
+  ): Promise<TransportResponse> {
     let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.#host}\r\n`
     for (const name of Object.keys(headers)) {
       const value = headers[name]
@@ -63,7 +70,7 @@ export class SocketTransport implements Transport, ConnectionOwner {
     }
     if (body !== undefined || method !== 'GET') head += `content-length: ${body?.length ?? 0}\r\n`
     head += '\r\n'
-    const request: Request = { method, head, body, timeoutMs }
+    const request: Request = { method, head, body, timeoutMs, background: options?.background === true }
     return new Promise((resolve, reject) => this.#start(new Exchange(request, resolve, reject), true))
   }
 
@@ -85,7 +92,8 @@ export class SocketTransport implements Transport, ConnectionOwner {
       }
     }
     if (connection !== undefined) {
-      connection.socket.ref()
+      // Held (or not, for a background exchange) from here: the turn below must not let the process end.
+      if (!exchange.request.background) connection.socket.ref()
       const reused = connection
       // Bytes or a close the agent sent after its last answer may still be waiting to be read: one turn
       // of the loop lets them arrive (and close the connection) before a request goes out on it, so they

@@ -34,8 +34,23 @@ export function failureStage(err: unknown): FailureStage {
  * no reference to `body` any more: the socket has written (or dropped) every byte of it, so the caller
  * may reuse the buffer as soon as the promise settles.
  */
+export interface SendOptions {
+  /**
+   * The exchange does not keep the process alive (its socket is unref'd while it runs): a question the
+   * tracer asks for itself, such as the startup log's `/info`, must not hold back an app that is done.
+   */
+  readonly background?: boolean
+}
+
 export interface Transport {
-  send(path: string, method: 'PUT' | 'POST' | 'GET', headers: Record<string, string>, body: Uint8Array | undefined, timeoutMs: number): Promise<TransportResponse>
+  send(
+    path: string,
+    method: 'PUT' | 'POST' | 'GET',
+    headers: Record<string, string>,
+    body: Uint8Array | undefined,
+    timeoutMs: number,
+    options?: SendOptions
+  ): Promise<TransportResponse>
   close(): Promise<void>
 }
 

@@ -25,6 +25,7 @@ export class Diagnostics {
   readonly debugEnabled: boolean
   readonly #sink: DiagnosticSink
   readonly #lastWarned = new Map<string, { at: number; suppressed: number }>()
+  readonly #warnedOnce = new Set<string>()
 
   constructor(debugEnabled: boolean, sink: DiagnosticSink = stderrSink) {
     this.debugEnabled = debugEnabled
@@ -43,6 +44,31 @@ export class Diagnostics {
     this.#lastWarned.set(kind, { at: now, suppressed: 0 })
     const extra = this.debugEnabled && detail !== undefined ? `\n  ${detail}` : ''
     this.#sink.write(`datadog-apm: ${message}${repeats}${extra}\n`)
+  }
+
+  /**
+   * A warning about something that does not change while the process runs (a misspelled option, a second
+   * tracer in the process): printed the first time only, never again.
+   */
+  warnOnce(kind: string, message: string): void {
+    if (this.#warnedOnce.has(kind)) return
+    this.#warnedOnce.add(kind)
+    this.#write(`datadog-apm: ${message}\n`)
+  }
+
+  /** A line a user asked for (the startup log), written as it is, with the prefix of every line of ours. */
+  info(message: string): void {
+    this.#write(`datadog-apm: ${message}\n`)
+  }
+
+  // These two may be written from a timer, outside any call of the app's: a sink that throws there would
+  // be an uncaught exception.
+  #write(line: string): void {
+    try {
+      this.#sink.write(line)
+    } catch {
+      // The app's own sink failed; there is nowhere left to say so.
+    }
   }
 
   /** Forget a warning kind, so that the next failure of that kind is reported at once (after a recovery). */

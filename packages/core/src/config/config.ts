@@ -111,6 +111,13 @@ export interface ConfigOptions extends NamingOptions {
   runtimeMetrics?: MetricsOptions['runtimeMetrics']
   /** Where DogStatsD lines go when the agent's proxy endpoint cannot take them: env `DD_DOGSTATSD_HOST`/`_PORT`. */
   dogstatsd?: MetricsOptions['dogstatsd']
+  /**
+   * One line on stderr (through `diagnostics`) once the agent has answered `/info` or failed to: the
+   * resolved configuration as JSON after `DATADOG TRACER CONFIGURATION - `, as dd-trace prints it, and
+   * whether the agent was reached. Env `DD_TRACE_STARTUP_LOGS`; default true, as in dd-trace 6 (false
+   * for a tracer given its own `exporter`, as in tests).
+   */
+  startupLogs?: boolean
 }
 
 /** Options after merging over the environment, checked once; frozen. */
@@ -153,6 +160,14 @@ export interface TracerConfig {
   readonly naming: NamingConfig
   /** Runtime metrics and where DogStatsD lines go. */
   readonly metrics: MetricsConfig
+  /** Print the configuration and the agent's answer once at start. */
+  readonly startupLogs: boolean
+}
+
+/** Defaults that depend on how the tracer is built rather than on options or variables. */
+export interface ConfigDefaults {
+  /** The startup log's default: on, except for a tracer given its own exporter. */
+  readonly startupLogs: boolean
 }
 
 const DEFAULT_SOCKET = '/var/run/datadog/apm.socket'
@@ -252,7 +267,13 @@ function resolveTags(options: ConfigOptions, env: Env, warn: Warn): Record<strin
  * warning naming it and the default; a bad option is a TypeError, since the code that passed it can be
  * fixed. The result and the objects in it are frozen.
  */
-export function resolveConfig(options: ConfigOptions, env: Env, warn: Warn, cwd: string = process.cwd()): TracerConfig {
+export function resolveConfig(
+  options: ConfigOptions,
+  env: Env,
+  warn: Warn,
+  cwd: string = process.cwd(),
+  defaults: ConfigDefaults = { startupLogs: true }
+): TracerConfig {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`datadog-apm: createTracer options must be an object, got ${String(options)}`)
   }
@@ -332,11 +353,12 @@ export function resolveConfig(options: ConfigOptions, env: Env, warn: Warn, cwd:
     httpClient: resolveHttpClientConfig(env, warn),
     integrations: resolveIntegrations(options.integrations, options.httpClients, env, warn),
     naming: resolveNaming(options, env, warn),
-    metrics: resolveMetricsConfig(options, env, warn, givenService === undefined)
+    metrics: resolveMetricsConfig(options, env, warn, givenService === undefined),
+    startupLogs: optionBoolean('startupLogs', options.startupLogs) ?? envBoolean(env, ['DD_TRACE_STARTUP_LOGS'], defaults.startupLogs, warn)
   })
 }
 
 /** The config of a tracer: `options` over the process's environment, the one place core reads it. */
-export function loadConfig(options: ConfigOptions, warn: Warn): TracerConfig {
-  return resolveConfig(options, process.env, warn)
+export function loadConfig(options: ConfigOptions, warn: Warn, defaults?: ConfigDefaults): TracerConfig {
+  return resolveConfig(options, process.env, warn, process.cwd(), defaults)
 }

@@ -1,3 +1,4 @@
+import { nearestName } from '../base/option-names.js'
 import type { Env, Warn } from './env.js'
 import type { HttpClientOptions } from './http-client-options.js'
 
@@ -145,7 +146,9 @@ export function resolveIntegrations(
   if (given.http === undefined && httpClients !== undefined) given.http = httpClients
   for (const key of Object.keys(given)) {
     if (!(INTEGRATION_NAMES as readonly string[]).includes(key)) {
-      throw new TypeError(`datadog-apm: option integrations.${key} names no integration; known: ${INTEGRATION_NAMES.join(', ')}`)
+      const near = nearestName(key, INTEGRATION_NAMES)
+      const advice = near === undefined ? '' : `; did you mean integrations.${near}?`
+      throw new TypeError(`datadog-apm: option integrations.${key} names no integration; known: ${INTEGRATION_NAMES.join(', ')}${advice}`)
     }
   }
   const disabled = new Set(

@@ -7,7 +7,7 @@ import { agentHeaders } from './agent-headers.js'
 import { Batcher } from './batcher.js'
 import { DEFAULT_PROTOCOL, type AgentExporterOptions, type ProtocolPreference } from './agent-exporter-options.js'
 import { readContainerIdentity } from './container-id.js'
-import { AgentDiscovery, DiscoveryStatus } from './discovery.js'
+import { AgentDiscovery, DiscoveryStatus, probeAgent, type AgentProbe } from './discovery.js'
 import type { Exporter, FlushOptions } from './exporter.js'
 import { HealthCounters, type ExporterHealth } from './health.js'
 import { parseRates } from './rates.js'
@@ -153,6 +153,11 @@ export class AgentExporter implements Exporter {
   /** What `/info` said, if it answered. */
   get agentInfo(): AgentInfo | undefined {
     return this.#discovery?.info
+  }
+
+  /** Whether the agent answers `/info`, asked now in the background if it was not yet (the startup log). */
+  probeAgent(): Promise<AgentProbe> {
+    return probeAgent(this.#discovery)
   }
 
   /** True while chunks or payloads wait or a request is in flight. */

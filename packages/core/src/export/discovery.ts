@@ -15,6 +15,8 @@ export type DiscoveryStatusValue = (typeof DiscoveryStatus)[keyof typeof Discove
 
 function noop(): void {}
 
+const BACKGROUND = { background: true } as const
+
 /** Asks again after a failed discovery at most this often (a success of the trace endpoint asks sooner). */
 const RETRY_FAILED_MS = 30_000
 
@@ -31,6 +33,7 @@ export class AgentDiscovery {
   #info: AgentInfo | undefined
   #pending: Promise<void> | undefined
   #firstWait: Promise<void> | undefined
+  #payloadSeen = false
   #failedAt = 0
   #lastError: string | undefined
   #absentState: string | undefined
@@ -59,15 +62,17 @@ export class AgentDiscovery {
   }
 
   /**
-   * Called before a payload is sent. The first time, asks `/info` and returns a promise that resolves
+   * Called before a payload is sent. The first time, asks `/info` (or joins the request under way) and returns a promise that resolves
    * when it answered or after `waitMs`, whichever comes first, so that the first payload goes out in
    * the right format and size without waiting long for an agent that does not answer. Later, asks
    * again in the background when due, and returns undefined: the payload need not wait.
    */
   beforePayload(waitMs: number): Promise<void> | undefined {
     if (this.#firstWait !== undefined) return this.#firstWait
-    if (!this.due) return undefined
-    const first = this.#status === DiscoveryStatus.unknown
+    const first = !this.#payloadSeen
+    this.#payloadSeen = true
+    // The first payload also waits for a fetch already under way (the startup log's).
+    if (!this.due && !(first && this.#pending !== undefined)) return undefined
     const done = this.refresh()
     if (!first) return undefined
     const wait = new Promise<void>((resolve) => {
@@ -83,10 +88,13 @@ export class AgentDiscovery {
     return wait
   }
 
-  /** Starts a fetch unless one is running; resolves when it is done. */
-  refresh(): Promise<void> {
+  /**
+   * Starts a fetch unless one is running; resolves when it is done. A `background` fetch does not keep
+   * the process alive (the startup log's, asked before anything else needs the agent).
+   */
+  refresh(background = false): Promise<void> {
     // #fetch handles every failure of the agent; a throw here is a bug of ours and costs the discovery.
-    this.#pending ??= this.#fetch()
+    this.#pending ??= this.#fetch(background)
       .catch(noop)
       .finally(() => {
         this.#pending = undefined
@@ -103,11 +111,11 @@ export class AgentDiscovery {
     else if (state !== undefined && state !== '' && this.#status === DiscoveryStatus.absent && state !== this.#absentState) void this.refresh()
   }
 
-  async #fetch(): Promise<void> {
+  async #fetch(background: boolean): Promise<void> {
     if (this.#status !== DiscoveryStatus.known) this.#status = DiscoveryStatus.pending
     let response: TransportResponse
     try {
-      response = await this.#transport.send('/info', 'GET', { accept: 'application/json' }, undefined, this.#timeoutMs)
+      response = await this.#transport.send('/info', 'GET', { accept: 'application/json' }, undefined, this.#timeoutMs, background ? BACKGROUND : undefined)
     } catch (err) {
       this.#fail(err instanceof Error ? ((err as { code?: string }).code ?? err.message) : String(err))
       return
@@ -138,4 +146,20 @@ export class AgentDiscovery {
     // What was known stays in use: an agent that fails to answer /info once has not changed.
     if (this.#status !== DiscoveryStatus.known) this.#status = DiscoveryStatus.failed
   }
+}
+
+/** What the agent said when the startup log asked: reached (with its version) or the failure. */
+export type AgentProbe =
+  | { readonly asked: false }
+  | { readonly asked: true; readonly reached: true; readonly version: string | undefined; readonly info: boolean }
+  | { readonly asked: true; readonly reached: false; readonly error: string }
+
+/** Asks `/info` in the background unless it was answered already, and says how it went. Never rejects. */
+export async function probeAgent(discovery: AgentDiscovery | undefined): Promise<AgentProbe> {
+  if (discovery === undefined) return { asked: false }
+  if (discovery.status !== DiscoveryStatus.known && discovery.status !== DiscoveryStatus.absent) await discovery.refresh(true)
+  const status: DiscoveryStatusValue = discovery.status
+  if (status === DiscoveryStatus.known) return { asked: true, reached: true, version: discovery.info?.version, info: true }
+  if (status === DiscoveryStatus.absent) return { asked: true, reached: true, version: undefined, info: false }
+  return { asked: true, reached: false, error: discovery.lastError ?? 'no answer' }
 }

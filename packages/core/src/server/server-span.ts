@@ -4,6 +4,9 @@ import { coreSpan } from '../model/span.js'
 import type { Span } from '../model/span-interface.js'
 import type { SpanContext } from '../model/span-context.js'
 import type { Tracer } from '../tracer/tracer.js'
+import { checkOptionNames, type OptionHints, type OptionNames } from '../base/option-names.js'
+import type { Diagnostics } from '../base/diagnostics.js'
+import { TRACER_OPTION_NAMES } from '../tracer/options.js'
 import { clientIp } from './client-ip.js'
 import { detachKeepAliveTimer } from './keep-alive.js'
 import { addHeaderTags, parseHeaderTags, type HeaderTag } from './header-tags.js'
@@ -34,6 +37,56 @@ export interface ServerSpanOptions {
   hooks?: {
     /** Called just before the request span finishes; errors it throws are caught. */
     request?: (span: Span, req: IncomingMessage, res: ServerResponse) => void
+  }
+}
+
+/** Every option of `ServerSpanOptions`, for the check that reports a misspelled one. */
+export const SERVER_SPAN_OPTION_NAMES: OptionNames<ServerSpanOptions> = {
+  tracer: true,
+  service: true,
+  queryStringObfuscation: true,
+  headers: true,
+  validateStatus: true,
+  clientIp: true,
+  clientIpHeader: true,
+  skip: true,
+  hooks: true
+}
+
+const HOOK_NAMES: OptionNames<NonNullable<ServerSpanOptions['hooks']>> = { request: true }
+
+/** How a framework package's options are checked: what it adds to `ServerSpanOptions`, and what is not ours. */
+export interface ServerOptionNames {
+  /** What took the options, as the warning names it: `datadog()`, `the Fastify plugin`. */
+  readonly where: string
+  /** The package's own options beside `ServerSpanOptions`. */
+  readonly extra?: Readonly<Record<string, true>>
+  /** The package's own `hooks` beside `request`. */
+  readonly hooks?: Readonly<Record<string, true>>
+  /** Keys that belong to the framework (Fastify's `prefix`, `logLevel`, `logSerializers`). */
+  readonly ignore?: readonly string[]
+}
+
+/**
+ * Keys that users put on the middleware or plugin by mistake: the tracer's options, and the names of
+ * dd-trace's web plugin options.
+ */
+function serverHints(where: string): OptionHints {
+  const hints: Record<string, string> = {}
+  for (const key of Object.keys(TRACER_OPTION_NAMES)) {
+    if (!Object.hasOwn(SERVER_SPAN_OPTION_NAMES, key)) hints[key] = `it is an option of createTracer: pass { tracer: createTracer({ ${key} }) } to ${where}`
+  }
+  hints.blocklist = "dd-trace's blocklist is skip here"
+  hints.middleware = 'Express middleware is not traced one by one here (one span per request)'
+  return hints
+}
+
+function checkServerOptionNames(options: ServerSpanOptions, names: ServerOptionNames, report: (kind: string, message: string) => void): void {
+  const known = names.extra === undefined ? SERVER_SPAN_OPTION_NAMES : { ...SERVER_SPAN_OPTION_NAMES, ...names.extra }
+  checkOptionNames(options, known, names.where, report, { ignore: names.ignore, hints: serverHints(names.where) })
+  const hooks = options.hooks
+  if (hooks !== null && typeof hooks === 'object') {
+    checkOptionNames(hooks, names.hooks === undefined ? HOOK_NAMES : { ...HOOK_NAMES, ...names.hooks }, names.where, report, { prefix: 'hooks.' })
   }
 }
 
@@ -78,9 +131,18 @@ export class HttpServerTracing {
   readonly #resources = new Map<string, Map<string, string>>()
   #resourceCount = 0
 
-  constructor(component: string, options: ServerSpanOptions = {}) {
+  /**
+   * `names` says how to check the option names (a misspelled one gets one warning through the tracer's
+   * diagnostics); without it, as `ServerSpanOptions` of `${component}`.
+   */
+  constructor(component: string, options: ServerSpanOptions = {}, names?: ServerOptionNames) {
     if (options === null || typeof options !== 'object') throw new TypeError(`datadog-apm: ${component} options must be an object`)
     this.tracer = options.tracer ?? getTracer()
+    const diagnostics = this.tracer.diagnostics as Partial<Diagnostics> | undefined
+    // A tracer from another copy of core may predate warnOnce: the check is then skipped, never fatal.
+    if (typeof diagnostics?.warnOnce === 'function') {
+      checkServerOptionNames(options, names ?? { where: component }, (kind, message) => diagnostics.warnOnce?.(kind, message))
+    }
     this.#component = component
     this.#operationName = `${component}.request`
     if (options.service !== undefined && (typeof options.service !== 'string' || options.service === '')) {

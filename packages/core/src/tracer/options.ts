@@ -1,5 +1,7 @@
 import type { DiagnosticSink } from '../base/diagnostics.js'
+import type { OptionNames } from '../base/option-names.js'
 import type { ConfigOptions } from '../config/config.js'
+import { CONFIG_OPTION_NAMES } from '../config/option-keys.js'
 import type { Exporter } from '../export/exporter.js'
 
 /**
@@ -13,3 +15,6 @@ export interface TracerOptions extends ConfigOptions {
   /** Where warnings go; default stderr. */
   diagnostics?: DiagnosticSink
 }
+
+/** Every option of `createTracer`, for the check that reports a misspelled one. */
+export const TRACER_OPTION_NAMES: OptionNames<TracerOptions> = { ...CONFIG_OPTION_NAMES, exporter: true, diagnostics: true }

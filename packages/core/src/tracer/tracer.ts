@@ -25,8 +25,11 @@ import { SocketTransport } from '../agent-client/socket-transport.js'
 import type { Transport } from '../agent-client/transport.js'
 import { NOOP_DOGSTATSD, type DogStatsD } from '../metrics/dogstatsd-client.js'
 import { TracerMetrics } from '../metrics/tracer-metrics.js'
-import type { TracerOptions } from './options.js'
+import { TRACER_OPTION_NAMES, type TracerOptions } from './options.js'
+import { checkConfigOptionNames } from '../config/option-keys.js'
 import { continueTrace, newTrace } from './trace-start.js'
+import { ddTraceMessage, findInitializedDdTrace } from './dd-trace-check.js'
+import { startupLine, type StartupAgent } from './startup-log.js'
 import { TracePropagation } from './trace-propagation.js'
 import type { SpanCallback, SpanOptions, Tracer } from './tracer-api.js'
 
@@ -62,12 +65,15 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   #metrics: TracerMetrics | undefined
   /** The metrics' own agent client, made only when the exporter has none to share. */
   #metricsTransport: Transport | undefined
+  /** dd-trace is looked for when the tracer is made and again when the first trace leaves (it may be initialized later). */
+  #ddTraceUnchecked = true
 
   constructor(options: TracerOptions = {}) {
     const early: string[] = []
-    this.config = loadConfig(options, (message) => early.push(message))
+    this.config = loadConfig(options, (message) => early.push(message), { startupLogs: options.exporter === undefined })
     this.#diagnostics = new Diagnostics(this.config.debug, options.diagnostics)
     this.diagnostics = this.#diagnostics
+    checkConfigOptionNames(options, TRACER_OPTION_NAMES, 'createTracer', (kind, message) => this.#diagnostics.warnOnce(kind, message))
     for (const message of early) this.#diagnostics.warn(`config:${message}`, message)
     const config = this.config
     this.#propagation = new TracePropagation(config.propagation, this.#diagnostics, (trace, span) => this.decideSampling(trace, span))
@@ -121,6 +127,8 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     this.#noopSpan = new CoreSpan(this, noopTrace, 0n, 0n, undefined, '', config.service, '', '', 0)
     // A finished span ignores every operation: the disabled tracer's one shared span stays empty.
     this.#noopSpan.duration = 0
+    if (config.startupLogs) this.#logStartup()
+    if (config.enabled) this.#checkDdTrace(false)
     if (config.enabled) enableIntegrations(this, config.integrations)
     if (config.enabled && config.metrics.runtimeMetrics) this.#metrics = this.#startMetrics()
   }
@@ -296,12 +304,45 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   }
 
   #exportChunk(trace: TraceState, chunk: CoreSpan[]): void {
+    if (this.#ddTraceUnchecked) this.#checkDdTrace(true)
     if (trace.samplingPriority === undefined) this.decideSampling(trace, chunk[chunk.length - 1])
     if (this.#spanSampler !== undefined && (trace.samplingPriority ?? 1) <= 0) this.#spanSampler.sampleChunk(chunk)
     try {
       this.#exporter.export(chunk)
     } catch (err) {
       this.#diagnostics.warn('exporter-threw', 'the exporter threw while taking a trace; the trace was dropped', String(err))
+    }
+  }
+
+  /**
+   * The startup log: printed once the agent has answered `/info` or failed to (within the request
+   * timeout, 2 s at most), asked in the background so that it neither delays the app nor keeps an app
+   * that is done from exiting. Without an agent to ask, printed at once.
+   */
+  #logStartup(): void {
+    const config = this.config
+    const diagnostics = this.#diagnostics
+    const print = (agent: StartupAgent): void => {
+      try {
+        diagnostics.info(startupLine(config, agent))
+      } catch (err) {
+        diagnostics.debug(`the startup log failed: ${String(err)}`)
+      }
+    }
+    const exporter = this.#exporter
+    if (!config.enabled) print({ asked: false, why: 'tracing is disabled' })
+    else if (!(exporter instanceof AgentExporter)) print({ asked: false, why: 'the tracer was given its own exporter' })
+    else void exporter.probeAgent().then(print, (err: unknown) => print({ asked: true, reached: false, error: String(err) }))
+  }
+
+  /** Warns once when dd-trace is initialized in this process too; `last` ends the looking. */
+  #checkDdTrace(last: boolean): void {
+    try {
+      const found = findInitializedDdTrace()
+      if (found !== undefined) this.#diagnostics.warnOnce('dd-trace', ddTraceMessage(found))
+      if (found !== undefined || last) this.#ddTraceUnchecked = false
+    } catch {
+      this.#ddTraceUnchecked = false
     }
   }
 
