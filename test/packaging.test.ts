@@ -223,7 +223,9 @@ describe('the packed packages, installed with npm outside the workspace', () => 
       logLevel: 'silent',
       banner: {
         js: [
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+          // The banner ESM bundles usually carry, so that a name of ours that collides with it fails here.
+          "import { createRequire } from 'node:module'; import { fileURLToPath } from 'node:url'; import { dirname } from 'node:path';",
+          'const require = createRequire(import.meta.url); const __filename = fileURLToPath(import.meta.url); const __dirname = dirname(__filename);',
           `process.env.DD_SERVICE ||= ${JSON.stringify(name)}; process.env.DD_VERSION ||= ${JSON.stringify(version)};`
         ].join('\n')
       }

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
-import { basename, dirname, extname, join } from 'node:path'
+// dirname aliased: the usual ESM-bundle banner declares dirname at the top level of the bundle, and a
+// bundler keeps the names of imports from node: modules.
+import { basename, dirname as parentDir, extname, join } from 'node:path'
 
 export interface ProcessTagSources {
   /** The entry script, `process.argv[1]`. */
@@ -33,7 +35,7 @@ function packageName(cwd: string): string | undefined {
 export function processTags(sources: ProcessTagSources): string[] {
   const entry = sources.entrypoint ?? ''
   const pairs: Array<[string, string | undefined]> = [
-    ['entrypoint.basedir', entry === '' ? undefined : basename(dirname(entry))],
+    ['entrypoint.basedir', entry === '' ? undefined : basename(parentDir(entry))],
     ['entrypoint.name', basename(entry, extname(entry)) || undefined],
     ['entrypoint.type', 'script'],
     ['entrypoint.workdir', basename(sources.cwd) || undefined],

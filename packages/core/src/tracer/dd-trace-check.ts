@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+// Aliased: the usual ESM-bundle banner declares createRequire at the top level of the bundle, and a
+// bundler keeps the names of imports from node: modules, so a plain `createRequire` would collide with it.
+import { createRequire as requireFor } from 'node:module'
 import { join, sep } from 'node:path'
 
 /**
@@ -26,7 +28,7 @@ function loadedPackageDir(): string | undefined {
   try {
     // dd-trace's own sources sit under <package>/packages/dd-trace/src/.
     const marker = `${sep}packages${sep}dd-trace${sep}src${sep}`
-    for (const file of Object.keys(createRequire(import.meta.url).cache)) {
+    for (const file of Object.keys(requireFor(import.meta.url).cache)) {
       const at = file.indexOf(marker)
       if (at !== -1) return file.slice(0, at)
     }
