@@ -45,7 +45,10 @@ export class RouteConfigReader {
     if (config === undefined) return undefined
     if (config.url !== undefined) return config.url
     const prefix = context?.server?.prefix
-    return typeof prefix === 'string' && prefix !== '' && prefix !== '/' ? (prefix.endsWith('/') ? prefix + '*' : prefix + '/*') : '/*'
+    if (typeof prefix !== 'string' || prefix === '' || prefix === '/') return '/*'
+    // Fastify registers the prefix itself beside `<prefix>/*`: a request for exactly the prefix ran that one.
+    if (pathOf(request.url) === prefix) return prefix
+    return prefix.endsWith('/') ? prefix + '*' : prefix + '/*'
   }
 
   #context(request: FastifyRequest): Exclude<RouteContext, undefined> | undefined {
@@ -56,6 +59,11 @@ export class RouteConfigReader {
     const config = context?.config
     return config !== null && typeof config === 'object' ? context : undefined
   }
+}
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
 }
 
 function findContextKey(request: object): symbol | null {

@@ -76,10 +76,12 @@ for (const major of majors) {
       assert.equal((await app.inject({ method: 'GET', url: '/missing' })).statusCode, 404)
       const custom = await app.inject({ method: 'DELETE', url: '/api/missing' })
       assert.deepEqual(custom.json(), { custom: true })
-      const [plain, prefixed] = await spansAfter(exporter, 2)
+      assert.deepEqual((await app.inject({ method: 'GET', url: '/api?x=1' })).json(), { custom: true })
+      const [plain, prefixed, exact] = await spansAfter(exporter, 3)
       // Measured with dd-trace 5.x on Fastify 4.29 and 5.12: resource `GET /*` and http.route `/*`, and
       // `GET /v1/*` under a not-found handler set in a plugin with the prefix /v1.
-      for (const [span, method, route] of [[plain, 'GET', '/*'], [prefixed, 'DELETE', '/api/*']] as const) {
+      // A request for exactly the prefix runs the route Fastify registers for the prefix itself: `GET /v1`.
+      for (const [span, method, route] of [[plain, 'GET', '/*'], [prefixed, 'DELETE', '/api/*'], [exact, 'GET', '/api']] as const) {
         assert.equal(span.resource, `${method} ${route}`)
         assert.equal(span.meta['http.status_code'], '404')
         assert.equal(span.meta['http.route'], route)
