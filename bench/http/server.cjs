@@ -19,6 +19,13 @@ if (variant === 'dd-trace') {
 // The event loop's delay over the measured window (10 ms resolution, as dd-trace's runtime metrics read it).
 const loopDelay = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 10 })
 loopDelay.enable()
+// Where the memory is: the JS heap, or buffers outside it (payloads, sockets).
+function memory() {
+  const m = process.memoryUsage()
+  const mb = (n) => Math.round((n / 1048576) * 10) / 10
+  const spaces = Object.fromEntries(require('node:v8').getHeapSpaceStatistics().map((s) => [s.space_name, mb(s.space_size)]))
+  return { rssMb: mb(m.rss), heapTotalMb: mb(m.heapTotal), heapUsedMb: mb(m.heapUsed), newSpaceMb: spaces.new_space, oldSpaceMb: spaces.old_space, externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers) }
+}
 let mark = process.cpuUsage()
 process.on('SIGUSR2', () => {
   mark = process.cpuUsage()
@@ -27,7 +34,7 @@ process.on('SIGUSR2', () => {
 process.on('SIGTERM', () => {
   const cpu = process.cpuUsage(mark)
   const loop = { loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 }
-  process.stdout.write(JSON.stringify({ cpuSeconds: (cpu.user + cpu.system) / 1e6, userSeconds: cpu.user / 1e6, systemSeconds: cpu.system / 1e6, maxRssMb: process.resourceUsage().maxRSS / 1024, rssMb: process.memoryUsage().rss / 1048576, ...loop }) + '\n')
+  process.stdout.write(JSON.stringify({ cpuSeconds: (cpu.user + cpu.system) / 1e6, userSeconds: cpu.user / 1e6, systemSeconds: cpu.system / 1e6, maxRssMb: process.resourceUsage().maxRSS / 1024, ...memory(), ...loop }) + '\n')
   process.exit(0)
 })
 
