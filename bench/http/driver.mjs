@@ -62,9 +62,12 @@ export function wrk(url, secs) {
   return parseWrk(out.stdout)
 }
 
-/** A benchmark server on CPU 0, once it listens: the process, its stdout reader and the URL to load (`path`). */
-export async function startServer(node, framework, variant, sinkUrl, path = '/users/42') {
-  const server = spawn('taskset', ['-c', '0', node, process.env.BENCH_SERVER ?? `${here}http/server.cjs`, framework, variant, sinkUrl], {
+/**
+ * A benchmark server script on CPU 0 with its arguments, once it prints `ready <port>`: the process, its
+ * stdout reader and the URL to load (`path`).
+ */
+export async function startScript(node, script, args, path) {
+  const server = spawn('taskset', ['-c', '0', node, script, ...args], {
     cwd: here,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, DD_TRACE_STARTUP_LOGS: 'false', DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false', DD_REMOTE_CONFIGURATION_ENABLED: 'false' }
@@ -72,6 +75,11 @@ export async function startServer(node, framework, variant, sinkUrl, path = '/us
   const read = lines(server)
   const [, port] = await read(/ready (\d+)/)
   return { server, read, url: `http://127.0.0.1:${port}${path}` }
+}
+
+/** The HTTP benchmark server (bench/http/server.cjs, or BENCH_SERVER) for one framework and variant. */
+export function startServer(node, framework, variant, sinkUrl, path = '/users/42') {
+  return startScript(node, process.env.BENCH_SERVER ?? `${here}http/server.cjs`, [framework, variant, sinkUrl], path)
 }
 
 /** One run: 2 s of wrk to warm up, then `seconds` measured (server CPU from the SIGUSR2 mark). */
@@ -87,14 +95,14 @@ export async function measure(node, framework, variant, sinkUrl, seconds) {
   return { ...result, cpuUsPerRequest: (usage.cpuSeconds * 1e6) / result.requests, rssMb: usage.rssMb }
 }
 
-const LOAD_WARMUP_S = 2
+export const LOAD_WARMUP_S = 2
 
 /**
- * One run at a fixed rate (bench/load.mjs on CPU 1, open loop) after a 2 s warm-up at that rate: load.mjs's
- * latencies and counts, the server's CPU per answered request and its event loop delay over the window.
+ * One run at a fixed rate (bench/load.mjs on CPU 1, open loop) after a 2 s warm-up at that rate, against a
+ * server from `startScript`, which it stops: load.mjs's latencies and counts, the server's CPU per answered
+ * request and its event loop delay over the window.
  */
-export async function measureAtRate(node, framework, variant, sinkUrl, rate, seconds, path = '/users/42') {
-  const { server, read, url } = await startServer(node, framework, variant, sinkUrl, path)
+export async function loadAtRate({ server, read, url }, rate, seconds) {
   const load = spawn('taskset', ['-c', '1', process.execPath, `${here}load.mjs`, url, String(rate), String(seconds), '--warmup', String(LOAD_WARMUP_S)], { stdio: ['ignore', 'pipe', 'inherit'] })
   let text = ''
   load.stdout.on('data', (d) => (text += d))
@@ -108,4 +116,9 @@ export async function measureAtRate(node, framework, variant, sinkUrl, rate, sec
   const result = JSON.parse(text.trim().split('\n').at(-1))
   const usage = JSON.parse(json)
   return { ...result, cpuUsPerRequest: result.measured > 0 ? (usage.cpuSeconds * 1e6) / result.measured : NaN, userUsPerRequest: result.measured > 0 ? (usage.userSeconds * 1e6) / result.measured : NaN, loopDelayP99Ms: usage.loopDelayP99Ms, loopDelayMaxMs: usage.loopDelayMaxMs }
+}
+
+/** `loadAtRate` against the HTTP benchmark server of one framework and variant. */
+export async function measureAtRate(node, framework, variant, sinkUrl, rate, seconds, path = '/users/42') {
+  return loadAtRate(await startServer(node, framework, variant, sinkUrl, path), rate, seconds)
 }
