@@ -28,9 +28,7 @@ export class RouteConfigReader {
   #key: symbol | null | undefined = undefined
 
   config(request: FastifyRequest): RouteConfig | undefined {
-    const context = this.#context(request)
-    if (context !== undefined) return context.config
-    return (request.routeOptions as { config?: RouteConfig } | undefined)?.config
+    return configOf(request, this.#context(request))
   }
 
   /**
@@ -41,7 +39,7 @@ export class RouteConfigReader {
    */
   route(request: FastifyRequest): string | undefined {
     const context = this.#context(request)
-    const config = context !== undefined ? context.config : (request.routeOptions as { config?: RouteConfig } | undefined)?.config
+    const config = configOf(request, context)
     if (config === undefined) return undefined
     if (config.url !== undefined) return config.url
     const prefix = context?.server?.prefix
@@ -59,6 +57,12 @@ export class RouteConfigReader {
     const config = context?.config
     return config !== null && typeof config === 'object' ? context : undefined
   }
+}
+
+/** The route's config from its context, else from the public `routeOptions` (which builds it per call). */
+function configOf(request: FastifyRequest, context: RouteContext): RouteConfig | undefined {
+  if (context !== undefined) return context.config
+  return (request.routeOptions as { config?: RouteConfig } | undefined)?.config
 }
 
 function pathOf(url: string): string {
