@@ -10,11 +10,12 @@ import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { tsImport } from 'tsx/esm/api'
-import { LOAD_WARMUP_S, loadAtRate, median, option as optionOf, startScript, startSink } from './http/driver.mjs'
+import { LOAD_WARMUP_S, PREWARM_S, loadAtRate, median, option as optionOf, requireWrk, startScript, startSink } from './http/driver.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const args = process.argv.slice(2)
 const option = (name, fallback) => optionOf(args, name, fallback)
+requireWrk('bench/db.mjs')
 const reps = Number(option('--reps', 3))
 const seconds = Number(option('--seconds', 5))
 const rate = Number(option('--rate', 300))
@@ -54,7 +55,7 @@ const log = (line = '') => {
   console.log(line)
 }
 log(`# Database benchmark — ${new Date().toISOString()}`)
-log(`machine: ${cpus().length} × ${cpus()[0]?.model}; Fastify 5 route running ${QUERIES} pg queries per request against PostgreSQL 15 on loopback; server on CPU 0, bench/load.mjs at ${rate} req/s and the sink on CPU 1; ${reps} repetitions of ${seconds} s after ${LOAD_WARMUP_S} s of warm-up`)
+log(`machine: ${cpus().length} × ${cpus()[0]?.model}; Fastify 5 route running ${QUERIES} pg queries per request against PostgreSQL 15 on loopback; server on CPU 0, bench/load.mjs at ${rate} req/s and the sink on CPU 1; ${reps} repetitions of ${seconds} s, each after ${PREWARM_S} s of wrk (8 connections) and ${LOAD_WARMUP_S} s at the rate to warm up`)
 log(`command: node bench/db.mjs --reps ${reps} --seconds ${seconds} --rate ${rate} --variants ${variants.join(',')}${whichNodes === 'both' ? '' : ` --nodes ${whichNodes}`}`)
 try {
   for (const node of nodes) {

@@ -10,11 +10,12 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { measureAtRate, median, option as optionOf, startSink } from './http/driver.mjs'
+import { measureAtRate, median, option as optionOf, requireWrk, startSink } from './http/driver.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const args = process.argv.slice(2)
 const option = (name, fallback) => optionOf(args, name, fallback)
+requireWrk('bench/spans.mjs')
 const reps = Number(option('--reps', 3))
 const seconds = Number(option('--seconds', 4))
 // Low enough that dd-trace keeps up at 50 spans a request on one core: the CPU per request is then the work
