@@ -102,7 +102,7 @@ export const LOAD_WARMUP_S = 2
  * code. V8 optimizes a function after enough calls, not after enough time: at a few hundred requests a
  * second the 2 s warm-up at the run's own rate leaves it compiling through the measured window, and
  * that is what a low-rate run then reports (Fastify 5 on Node 24 at 200 req/s: untraced 302 µs a request
- * without this, 118 with it; a traced server, with more code to optimize, looked 180 µs dearer).
+ * without this, 118 with it, medians of 3 runs).
  */
 export const PREWARM_S = 3
 
