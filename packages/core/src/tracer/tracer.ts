@@ -152,9 +152,9 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     const config = this.config
     // One agent client for traces, stats, /info and metrics: the same address, the same connections (a
     // proxy POST never waits behind a trace payload: each exchange takes a connection of its own). An
-    // exporter given in the options has none to lend.
+    // exporter without a transport to lend (one given in the options, usually) leaves the metrics their own.
     const exporter = this.#exporter
-    const transport = exporter instanceof AgentExporter ? exporter.transport : (this.#metricsTransport = new SocketTransport(config.url))
+    const transport = exporter.transport ?? (this.#metricsTransport = new SocketTransport(config.url))
     return new TracerMetrics({
       config: config.metrics,
       identity: { service: config.service, env: config.env, version: config.version, tags: config.tags, runtimeId: runtimeId ?? '' },
@@ -331,7 +331,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     }
     const exporter = this.#exporter
     if (!config.enabled) print({ asked: false, why: 'tracing is disabled' })
-    else if (!(exporter instanceof AgentExporter)) print({ asked: false, why: 'the tracer was given its own exporter' })
+    else if (exporter.probeAgent === undefined) print({ asked: false, why: 'the tracer was given its own exporter' })
     else void exporter.probeAgent().then(print, (err: unknown) => print({ asked: true, reached: false, error: String(err) }))
   }
 
