@@ -176,6 +176,57 @@ test('config/ is the only reader of process.env: settings are resolved in one pl
   assert.deepEqual(readers, [])
 })
 
+/** Where a file tests `instanceof AgentExporter` (a binary expression, so comments and strings do not count). */
+function agentExporterChecks(path: string, text = readFileSync(path, 'utf8')): number[] {
+  const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true)
+  const lines: number[] = []
+  const visit = (node: ts.Node): void => {
+    if (
+      ts.isBinaryExpression(node) &&
+      node.operatorToken.kind === ts.SyntaxKind.InstanceOfKeyword &&
+      ts.isIdentifier(node.right) &&
+      node.right.text === 'AgentExporter'
+    ) {
+      lines.push(source.getLineAndCharacterOfPosition(node.getStart()).line + 1)
+    }
+    ts.forEachChild(node, visit)
+  }
+  visit(source)
+  return lines
+}
+
+// The tracer, the metrics and everything else above export reach the exporter through the Exporter
+// interface only: what the agent exporter offers them (its agent client, the /info probe) is an optional
+// member of it, so any exporter may offer it too, and nothing depends on which class it is.
+test('outside export/, nothing asks whether the exporter is the agent exporter', () => {
+  const checks: string[] = []
+  for (const path of sourceFiles(src)) {
+    if (layerOf(name(path)) === 'export') continue
+    for (const line of agentExporterChecks(path)) checks.push(`${name(path)}:${line}`)
+  }
+  assert.deepEqual(checks, [])
+})
+
+// Small files that each do one thing: past 400 lines a file has usually become two. The SQL tokenizer
+// is one state machine, kept whole.
+const MAX_LINES = 400
+const LONG_FILES_ALLOWED = ['wire/obfuscate-sql.ts']
+
+function lineCount(path: string): number {
+  const text = readFileSync(path, 'utf8')
+  return text.split('\n').length - (text.endsWith('\n') ? 1 : 0)
+}
+
+test(`every file of core has at most ${MAX_LINES} lines (${LONG_FILES_ALLOWED.join(', ')} excepted)`, () => {
+  const long: string[] = []
+  for (const path of sourceFiles(src)) {
+    if (LONG_FILES_ALLOWED.includes(name(path))) continue
+    const lines = lineCount(path)
+    if (lines > MAX_LINES) long.push(`${name(path)}: ${lines} lines`)
+  }
+  assert.deepEqual(long, [])
+})
+
 test('the checks find what they look for', () => {
   const sample = new Map([
     ['a/x.ts', ['b/y.ts']],
@@ -191,4 +242,6 @@ test('the checks find what they look for', () => {
   const imports = ts.preProcessFile("import type { A } from './a.js'\nexport { b } from '../b/b.js'\nimport {\n  c\n} from './c.js'\nconst d = await import('./d.js')\n", true, true)
   assert.deepEqual(imports.importedFiles.map((f) => f.fileName), ['./a.js', '../b/b.js', './c.js', './d.js'])
   assert.ok(envReads(fileURLToPath(new URL('../src/config/config.ts', import.meta.url))).length > 0)
+  assert.deepEqual(agentExporterChecks('x.ts', '// e instanceof AgentExporter\nconst s = "e instanceof AgentExporter"\nif (e instanceof AgentExporter) f()\n'), [3])
+  assert.ok(lineCount(fileURLToPath(new URL('../src/wire/obfuscate-sql.ts', import.meta.url))) > MAX_LINES)
 })

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { parseHead, readChunked } from '../src/agent-client/http1-response.js'
 import { SocketTransport } from '../src/agent-client/socket-transport.js'
 import { BODY_PIECE_BYTES, MAX_RESPONSE_BYTES } from '../src/agent-client/transport.js'
+import { until } from './support/fault-agent.js'
 
 type Ctx = { after: (fn: () => Promise<void> | void) => void }
 
@@ -35,7 +36,10 @@ async function recorder(t: Ctx, answer = '{"rate_by_service":{}}') {
   return { server, url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`), received, connections: () => connections }
 }
 
-/** A raw TCP server on 127.0.0.1: `onRequest` gets each socket and what arrived so far, and answers as it likes. */
+/**
+ * A raw TCP server on 127.0.0.1: `onData` gets each socket and what arrived so far, and answers as it
+ * likes. `open()` counts the sockets not yet closed.
+ */
 async function rawServer(t: Ctx, onData: (socket: Socket, received: string, index: number) => void) {
   const sockets = new Set<Socket>()
   let index = 0
@@ -56,7 +60,7 @@ async function rawServer(t: Ctx, onData: (socket: Socket, received: string, inde
     for (const socket of sockets) socket.destroy()
     return new Promise<void>((resolve) => server.close(() => resolve()))
   })
-  return { url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`), connections: () => index }
+  return { url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`), connections: () => index, open: () => sockets.size }
 }
 
 /** True once a whole request (head and content-length body) is in `text`. */
@@ -190,7 +194,8 @@ test('a kept-alive connection the agent closed is not used again: while idle, or
   })
   const second = transportFor(t, closing.url)
   assert.equal((await second.send('/info', 'GET', {}, undefined, 5000)).status, 200)
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // The server's socket closes once the client has taken the agent's end and ended its side too.
+  await until(() => closing.open() === 0, "the agent's close of the idle connection to go through")
   assert.equal((await second.send('/info', 'GET', {}, undefined, 5000)).status, 200)
   assert.equal(closing.connections(), 2)
   assert.equal(attempts, 2)

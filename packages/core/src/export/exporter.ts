@@ -1,4 +1,6 @@
+import type { Transport } from '../agent-client/transport.js'
 import type { CoreSpan } from '../model/span.js'
+import type { AgentProbe } from './discovery.js'
 import type { ExporterHealth } from './health.js'
 
 export interface FlushOptions {
@@ -26,4 +28,14 @@ export interface Exporter {
    * and `beforeExit`) for it. One without it hands chunks on at once, and gets no exit hooks.
    */
   readonly pending?: boolean
+  /**
+   * The agent client the exporter sends through, for the tracer's other senders to share (the metrics'
+   * DogStatsD proxy POSTs go over the same connections). Without it they make a client of their own.
+   */
+  readonly transport?: Transport
+  /**
+   * Asks the agent's `/info` in the background, unless it was answered already, and says how it went;
+   * never rejects. The startup log prints the answer. Without it the log says the agent was not asked.
+   */
+  probeAgent?(): Promise<AgentProbe>
 }

@@ -4,7 +4,6 @@ import { loadConfig, type TracerConfig } from '../config/config.js'
 import { Diagnostics } from '../base/diagnostics.js'
 import { registerExitFlush, unregisterExitFlush, type Flushable } from '../lifecycle/exit-hooks.js'
 import { MAX_TRACKED_OPEN_SPANS, OpenSpans } from '../lifecycle/open-spans.js'
-import { AgentExporter } from '../export/agent-exporter.js'
 import type { ExporterHealth } from '../export/health.js'
 import type { Exporter } from '../export/exporter.js'
 import { enableHttpClients } from '../integrations/client-instrumentation.js'
@@ -16,20 +15,17 @@ import { applyRemoteParent } from '../propagation/remote-parent.js'
 import { PrioritySampler } from '../sampling/priority-sampler.js'
 import { SpanSampler } from '../sampling/span-sampler.js'
 import { DecisionMaker, SamplingPriority } from '../model/sampling-priority.js'
-import { ClientStats } from '../stats/client-stats.js'
 import type { SpanContext } from '../model/span-context.js'
 import { CoreSpan, coreSpan, TraceState, type SpanOwner } from '../model/span.js'
 import type { Span } from '../model/span-interface.js'
 import { performance } from 'node:perf_hooks'
-import { SocketTransport } from '../agent-client/socket-transport.js'
-import type { Transport } from '../agent-client/transport.js'
 import { NOOP_DOGSTATSD, type DogStatsD } from '../metrics/dogstatsd-client.js'
-import { TracerMetrics } from '../metrics/tracer-metrics.js'
 import { TRACER_OPTION_NAMES, type TracerOptions } from './options.js'
 import { checkConfigOptionNames } from '../config/option-keys.js'
 import { continueTrace, newTrace } from './trace-start.js'
 import { ddTraceMessage, findInitializedDdTrace } from './dd-trace-check.js'
 import { startupLine, type StartupAgent } from './startup-log.js'
+import { TracerSenders } from './senders.js'
 import { TracePropagation } from './trace-propagation.js'
 import type { SpanCallback, SpanOptions, Tracer } from './tracer-api.js'
 
@@ -53,7 +49,10 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   readonly config: TracerConfig
   readonly diagnostics: Diagnostics
   readonly #diagnostics: Diagnostics
+  /** The senders' exporter, held here too: every finished chunk goes to it. */
   readonly #exporter: Exporter
+  /** The exporter and the metrics, flushed and closed together. */
+  readonly #senders: TracerSenders
   readonly #noopSpan: CoreSpan
   readonly #propagation: TracePropagation
   /** Spans started and not finished: an ending process finishes them, so their traces are sent. */
@@ -62,9 +61,6 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   readonly #sampler: PrioritySampler
   readonly #spanSampler: SpanSampler | undefined
   #shutdown = false
-  #metrics: TracerMetrics | undefined
-  /** The metrics' own agent client, made only when the exporter has none to share. */
-  #metricsTransport: Transport | undefined
   /** dd-trace is looked for when the tracer is made and again when the first trace leaves (it may be initialized later). */
   #ddTraceUnchecked = true
 
@@ -89,31 +85,18 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
       globalTags: globalMeta
     })
     this.#spanSampler = config.spanSamplingRules.length > 0 ? new SpanSampler(config.spanSamplingRules) : undefined
-    this.#exporter =
-      options.exporter ??
-      new AgentExporter({
-        url: config.url,
-        flushIntervalMs: config.flushIntervalMs,
-        maxQueueSpans: config.maxQueueSpans,
-        maxPayloadBytes: config.maxPayloadBytes,
-        requestTimeoutMs: config.requestTimeoutMs,
-        flushTimeoutMs: config.flushTimeoutMs,
-        protocolVersion: config.protocolVersion,
-        retryDeadlineMs: config.retryDeadlineMs,
-        retryMaxDelayMs: config.retryMaxDelayMs,
-        discovery: config.agentDiscovery,
-        nativeSpanEvents: config.nativeSpanEvents,
-        // Fed by the exporter when it takes chunks off its queue, never on the request path.
-        stats: config.statsComputation
-          ? new ClientStats({ service: config.service, env: config.env, version: config.version, runtimeId, diagnostics: this.#diagnostics })
-          : undefined,
-        decorations: { service: config.service, globalMeta, processId: process.pid },
-        diagnostics: this.#diagnostics,
-        onRates: (rates) => {
-          this.#rates = rates
-          this.#sampler.updateRates(rates)
-        }
-      })
+    this.#senders = new TracerSenders({
+      exporter: options.exporter,
+      config,
+      diagnostics: this.#diagnostics,
+      runtimeId,
+      globalMeta,
+      onRates: (rates) => {
+        this.#rates = rates
+        this.#sampler.updateRates(rates)
+      }
+    })
+    this.#exporter = this.#senders.exporter
     this.#open = new OpenSpans(() =>
       this.#diagnostics.warn(
         'open-spans',
@@ -130,7 +113,8 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     if (config.startupLogs) this.#logStartup()
     if (config.enabled) this.#checkDdTrace(false)
     if (config.enabled) enableIntegrations(this, config.integrations)
-    if (config.enabled && config.metrics.runtimeMetrics) this.#metrics = this.#startMetrics()
+    // Runtime and custom metrics: started with the tracer when runtime metrics are on, else on the first use of `dogstatsd`.
+    if (config.enabled && config.metrics.runtimeMetrics) this.#senders.startMetrics()
   }
 
   get enabled(): boolean {
@@ -143,28 +127,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
   }
 
   get dogstatsd(): DogStatsD {
-    if (!this.enabled) return NOOP_DOGSTATSD
-    return (this.#metrics ??= this.#startMetrics()).dogstatsd
-  }
-
-  /** Runtime and custom metrics: started with the tracer when runtime metrics are on, else on the first use of `dogstatsd`. */
-  #startMetrics(): TracerMetrics {
-    const config = this.config
-    // One agent client for traces, stats, /info and metrics: the same address, the same connections (a
-    // proxy POST never waits behind a trace payload: each exchange takes a connection of its own). An
-    // exporter given in the options has none to lend.
-    const exporter = this.#exporter
-    const transport = exporter instanceof AgentExporter ? exporter.transport : (this.#metricsTransport = new SocketTransport(config.url))
-    return new TracerMetrics({
-      config: config.metrics,
-      identity: { service: config.service, env: config.env, version: config.version, tags: config.tags, runtimeId: runtimeId ?? '' },
-      transport,
-      agentUrl: config.url.href.replace(/\/$/, ''),
-      diagnostics: this.#diagnostics,
-      requestTimeoutMs: config.requestTimeoutMs,
-      // Read once a flush, with the runtime metrics: the request path never sees it.
-      exporterCounters: () => exporter.health?.()
-    })
+    return this.enabled ? this.#senders.dogstatsd : NOOP_DOGSTATSD
   }
 
   /** Starts a span; its parent is `options.childOf`, else the active span, else none (a new trace). */
@@ -331,7 +294,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     }
     const exporter = this.#exporter
     if (!config.enabled) print({ asked: false, why: 'tracing is disabled' })
-    else if (!(exporter instanceof AgentExporter)) print({ asked: false, why: 'the tracer was given its own exporter' })
+    else if (exporter.probeAgent === undefined) print({ asked: false, why: 'the tracer was given its own exporter' })
     else void exporter.probeAgent().then(print, (err: unknown) => print({ asked: true, reached: false, error: String(err) }))
   }
 
@@ -366,7 +329,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
 
   /** The exporter's counters; undefined when it keeps none. */
   health(): ExporterHealth | undefined {
-    return this.#exporter.health?.()
+    return this.#senders.health()
   }
 
   /** Spans are open, or the exporter holds traces to send. */
@@ -376,14 +339,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
 
   /** Sends every trace finished before the call, waiting at most `flushTimeoutMs`. Never rejects. */
   async flush(): Promise<void> {
-    const timeoutMs = this.config.flushTimeoutMs
-    try {
-      // The exporter keeps its own deadline; the metrics sender's POSTs each have a timeout, but a queue
-      // of them does not, so the metrics get the same deadline here.
-      await Promise.all([this.#exporter.flush({ timeoutMs }), settledWithin(this.#metrics?.flush(), timeoutMs, false)])
-    } catch (err) {
-      this.#diagnostics.warn('flush-failed', 'flushing traces failed', String(err))
-    }
+    await this.#senders.flush(this.config.flushTimeoutMs)
   }
 
   /**
@@ -393,21 +349,7 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
    */
   async flushWithin(timeoutMs: number, cut?: string): Promise<void> {
     if (cut !== undefined) this.#finishOpen(cut)
-    let flushing: Promise<unknown>
-    try {
-      flushing = Promise.all([this.#exporter.flush({ timeoutMs }), this.#metrics?.flush()])
-    } catch {
-      flushing = Promise.resolve()
-    }
-    await settledWithin(flushing, timeoutMs, true)
-    const health = this.health()
-    if (health !== undefined && (health.queuedSpans > 0 || health.inFlightRequests > 0)) {
-      // The retries that would have reported it outlive the process: say now what did not go out.
-      this.#diagnostics.warn(
-        'exit-unsent',
-        `exiting before traces reached the Datadog agent at ${this.config.url.href} (${health.lastError ?? 'no answer yet'}); the traces still waiting are lost`
-      )
-    }
+    await this.#senders.flushWithin(timeoutMs)
   }
 
   /** Finishes the spans still open, marked with `cause`: the process or the tracer is ending. */
@@ -424,36 +366,11 @@ export class CoreTracer implements Tracer, SpanOwner, Flushable {
     // Once the exporter is closed nothing more is sent: spans still open go now, finished and marked.
     this.#finishOpen('shutdown')
     disableIntegrations(this)
-    try {
-      // The exporter closes the agent client the metrics share; closing ends idle connections only, so
-      // the metrics' last POST, in flight or not yet sent, still goes out.
-      await Promise.all([this.#exporter.shutdown(options?.timeoutMs ?? 2000), this.#metrics?.shutdown()])
-      await this.#metricsTransport?.close()
-    } catch (err) {
-      this.#diagnostics.warn('shutdown-failed', 'shutting the exporter down failed', String(err))
-    }
+    await this.#senders.shutdown(options?.timeoutMs ?? 2000)
   }
 }
 
 /** A tracer configured from `options` merged over the `DD_*` environment. */
 export function createTracer(options?: TracerOptions): Tracer {
   return new CoreTracer(options)
-}
-
-/**
- * Resolves when `work` settles or after `timeoutMs`, whichever is first; never rejects. With `hold`, the
- * timer keeps the process alive that long (the exit flush), else it never does.
- */
-async function settledWithin(work: Promise<unknown> | undefined, timeoutMs: number, hold: boolean): Promise<void> {
-  if (work === undefined) return
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, timeoutMs)
-    if (!hold) timer.unref()
-  })
-  try {
-    await Promise.race([work.then(() => undefined, () => undefined), deadline])
-  } finally {
-    clearTimeout(timer)
-  }
 }
