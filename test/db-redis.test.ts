@@ -62,6 +62,15 @@ before(async () => {
       await node.set(key, 'teapot')
       return { item: await node.get(key) }
     })
+    app.get('/node/wrong-type', async (_request, reply) => {
+      await node.rPush('shelf', 'kettle')
+      try {
+        await node.incr('shelf')
+        return 'unexpected'
+      } catch (err) {
+        return reply.code(500).send({ name: (err as Error).name, message: (err as Error).message })
+      }
+    })
     app.get('/node/multi', async () => node.multi().set('c', '1').incr('c').get('c').exec())
     app.get('/node/pipeline', async () => node.multi().set('d', '1').incr('d').execAsPipeline())
     app.get('/node/down', async (_request, reply) => {
@@ -164,6 +173,23 @@ test('node-redis: one span per command, resource upper case', async () => {
   assert.equal(set.resource, 'SET')
   assert.deepEqual(ownMeta(set), { ...commonTags('redis', 'redis', 'redis'), 'redis.raw_command': 'SET cart:8 ?' })
   assert.deepEqual(ownMeta(get), { ...commonTags('redis', 'redis', 'redis'), 'redis.raw_command': 'GET cart:8' })
+})
+
+test('node-redis: a failing command marks its span and the app answers', async () => {
+  const { status, body, spans, root } = await traced.request('/node/wrong-type', 3)
+  assert.equal(status, 500)
+  const incr = spansNamed(spans, 'redis.command').find((s) => s.resource === 'INCR')
+  assert.ok(incr)
+  assertChildOf(incr, root)
+  assert.equal(incr.error, 1)
+  // node-redis's ErrorReply gives itself no name: the span says `Error`, as the app saw it.
+  assert.deepEqual(body, { name: incr.meta['error.type'], message: incr.meta['error.message'] })
+  assert.equal(incr.meta['error.type'], 'Error')
+  assert.match(incr.meta['error.message'] ?? '', /^WRONGTYPE /)
+  assert.ok(incr.meta['error.stack'])
+  const [push] = spansNamed(spans, 'redis.command')
+  assert.equal(push?.resource, 'RPUSH')
+  assert.equal(push.error, 0)
 })
 
 test('node-redis: a MULTI is one span (its channel names no commands); a pipeline one span per command', async () => {
