@@ -66,6 +66,14 @@ before(async () => {
         void reply.send({ sameContext: tracer.activeSpan() === own })
       })
     })
+    // Promise style on the same pool: after the await, the request's own span is active again.
+    app.get('/await/:n', async (request) => {
+      const before = tracer.activeSpan()
+      await tinyPool.promise().query('SELECT SLEEP(?) AS s', [Number((request.params as { n: string }).n) / 10])
+      const after = tracer.activeSpan()
+      tracer.startSpan('after.query').finish()
+      return { before: String(before?.context().spanId), after: String(after?.context().spanId) }
+    })
     app.get('/down', async (_request, reply) => {
       try {
         await query(refused, 'SELECT 1')
@@ -148,6 +156,24 @@ test("two requests sharing one connection: each query is its own request's child
     assert.ok(span)
     assertChildOf(span, root)
   }
+})
+
+test("after awaiting a query on a one-connection pool, each request's own span is active again", async () => {
+  const [first, second] = await Promise.all([traced.request('/await/3', 4), traced.request('/await/1', 4)])
+  assert.notEqual(first.root.span_id, second.root.span_id)
+  for (const { body, spans, root } of [first, second]) {
+    const own = String(root.span_id)
+    assert.deepEqual(body, { before: own, after: own })
+    const [query] = spansNamed(spans, 'mysql.query')
+    const [later] = spansNamed(spans, 'after.query')
+    assert.ok(query && later)
+    assertChildOf(query, root)
+    assertChildOf(later, root)
+  }
+  // The two queries ran one after the other on the one connection: it went from one request to the other.
+  const [a, b] = spansNamed([...first.spans, ...second.spans], 'mysql.query')
+  assert.ok(a && b)
+  assert.ok(b.start >= a.start + a.duration, 'the second query waited for the first')
 })
 
 test('a connection refused: the app still answers, the acquire span says why', async () => {

@@ -73,6 +73,15 @@ before(async () => {
         void reply.send({ sameContext: tracer.activeSpan() === own })
       })
     })
+    // Promise style on the one-connection pool: the request that waited gets the connection when the
+    // other releases it, and after the await its own span is active again.
+    app.get('/await/:n', async (request) => {
+      const before = tracer.activeSpan()
+      await tinyPool.query('SELECT pg_sleep($1)', [Number((request.params as { n: string }).n) / 10])
+      const after = tracer.activeSpan()
+      tracer.startSpan('after.query').finish()
+      return { before: String(before?.context().spanId), after: String(after?.context().spanId) }
+    })
     app.get('/drizzle', async () => {
       const result = await db.execute(sql`SELECT name FROM products WHERE stock > ${0}`)
       return result.rows
@@ -152,6 +161,24 @@ test("a shared client and a one-connection pool: each query is its own request's
       assertChildOf(span, root)
     }
   }
+})
+
+test("after awaiting a query on a one-connection pool, each request's own span is active again", async () => {
+  const [first, second] = await Promise.all([traced.request('/await/3', 3), traced.request('/await/1', 3)])
+  assert.notEqual(first.root.span_id, second.root.span_id)
+  for (const { body, spans, root } of [first, second]) {
+    const own = String(root.span_id)
+    assert.deepEqual(body, { before: own, after: own })
+    const [query] = spansNamed(spans, 'pg.query')
+    const [later] = spansNamed(spans, 'after.query')
+    assert.ok(query && later)
+    assertChildOf(query, root)
+    assertChildOf(later, root)
+  }
+  // The two queries ran one after the other on the one connection: it went from one request to the other.
+  const [a, b] = spansNamed([...first.spans, ...second.spans], 'pg.query')
+  assert.ok(a && b)
+  assert.ok(b.start >= a.start + a.duration, 'the second query waited for the first')
 })
 
 test('queries of drizzle-orm on the instrumented pool are traced', async () => {

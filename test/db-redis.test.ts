@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { Redis } from 'ioredis'
-import { createClient } from 'redis'
+import { createClient, createClientPool } from 'redis'
 import { startRedis, type DatabaseServer } from './support/servers/index.js'
 import { assertChildOf, commonTags, ownMeta, spansNamed, startTracedApp, type TracedApp } from './support/traced-app.js'
 
@@ -12,6 +12,7 @@ let server: DatabaseServer
 let traced: TracedApp
 let io: Redis
 let node: ReturnType<typeof createClient>
+let nodePool: ReturnType<typeof createClientPool>
 
 before(async () => {
   server = await startRedis()
@@ -62,6 +63,25 @@ before(async () => {
       await node.set(key, 'teapot')
       return { item: await node.get(key) }
     })
+    app.get('/node/wrong-type', async (_request, reply) => {
+      await node.rPush('shelf', 'kettle')
+      try {
+        await node.incr('shelf')
+        return 'unexpected'
+      } catch (err) {
+        return reply.code(500).send({ name: (err as Error).name, message: (err as Error).message })
+      }
+    })
+    // A pool of one client: the request that waited gets the client when the other's BLPOP times out
+    // and returns it, and after the await its own span is active again.
+    app.get('/node/await/:n', async (request) => {
+      const n = Number((request.params as { n: string }).n)
+      const before = tracer.activeSpan()
+      await nodePool.blPop(`empty:${n}`, n / 10)
+      const after = tracer.activeSpan()
+      tracer.startSpan('after.command').finish()
+      return { before: String(before?.context().spanId), after: String(after?.context().spanId) }
+    })
     app.get('/node/multi', async () => node.multi().set('c', '1').incr('c').get('c').exec())
     app.get('/node/pipeline', async () => node.multi().set('d', '1').incr('d').execAsPipeline())
     app.get('/node/down', async (_request, reply) => {
@@ -81,11 +101,15 @@ before(async () => {
   node = createClient({ socket: { host: server.host, port: server.port } })
   node.on('error', () => {})
   await node.connect()
+  nodePool = createClientPool({ socket: { host: server.host, port: server.port } }, { minimum: 1, maximum: 1 })
+  nodePool.on('error', () => {})
+  await nodePool.connect()
 })
 
 after(async () => {
   io?.disconnect()
   await node?.close()
+  await nodePool?.close()
   await traced?.close()
   await server?.stop()
 })
@@ -164,6 +188,51 @@ test('node-redis: one span per command, resource upper case', async () => {
   assert.equal(set.resource, 'SET')
   assert.deepEqual(ownMeta(set), { ...commonTags('redis', 'redis', 'redis'), 'redis.raw_command': 'SET cart:8 ?' })
   assert.deepEqual(ownMeta(get), { ...commonTags('redis', 'redis', 'redis'), 'redis.raw_command': 'GET cart:8' })
+})
+
+test('node-redis: a failing command marks its span and the app answers', async () => {
+  const { status, body, spans, root } = await traced.request('/node/wrong-type', 3)
+  assert.equal(status, 500)
+  const incr = spansNamed(spans, 'redis.command').find((s) => s.resource === 'INCR')
+  assert.ok(incr)
+  assertChildOf(incr, root)
+  assert.equal(incr.error, 1)
+  // node-redis's ErrorReply gives itself no name: the span says `Error`, as the app saw it.
+  assert.deepEqual(body, { name: incr.meta['error.type'], message: incr.meta['error.message'] })
+  assert.equal(incr.meta['error.type'], 'Error')
+  assert.match(incr.meta['error.message'] ?? '', /^WRONGTYPE /)
+  assert.ok(incr.meta['error.stack'])
+  const [push] = spansNamed(spans, 'redis.command')
+  assert.equal(push?.resource, 'RPUSH')
+  assert.equal(push.error, 0)
+})
+
+test("node-redis: after awaiting a command on a one-client pool, each request's own span is active again", async () => {
+  // Two spans each, the request and after.command: where the waiting request's BLPOP goes is the next test's.
+  const [first, second] = await Promise.all([traced.request('/node/await/3', 2), traced.request('/node/await/1', 2)])
+  assert.notEqual(first.root.span_id, second.root.span_id)
+  for (const { body, spans, root } of [first, second]) {
+    const own = String(root.span_id)
+    assert.deepEqual(body, { before: own, after: own })
+    const [later] = spansNamed(spans, 'after.command')
+    assert.ok(later)
+    assertChildOf(later, root)
+  }
+})
+
+// node-redis's pool runs a queued command from the promise chain of the request that returns the client,
+// so the command's channel reports it in that request's context, and no channel reports the caller's.
+// When this fails, node-redis or the tracer changed: the waiting command may now be its own request's child.
+test('node-redis: a command that waited for a pooled client is a child of the request that returned it', async () => {
+  const [first, second] = await Promise.all([traced.request('/node/await/3', 2), traced.request('/node/await/1', 2)])
+  const [a, b] = spansNamed([...first.spans, ...second.spans], 'redis.command')
+  assert.ok(a && b)
+  assert.ok(b.start >= a.start + a.duration, 'the second command waited for the first')
+  const holder = [first, second].find((r) => r.root.span_id === a.parent_id)
+  const waiter = [first, second].find((r) => r !== holder)
+  assert.ok(holder && waiter)
+  assert.equal(b.parent_id, holder.root.span_id)
+  assert.deepEqual(spansNamed(waiter.spans, 'redis.command'), [])
 })
 
 test('node-redis: a MULTI is one span (its channel names no commands); a pipeline one span per command', async () => {
