@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { measure, measureAtRate, median, option as optionOf, parseWrk, requireWrk, startServer, startSink } from './http/driver.mjs'
+import { LOAD_WARMUP_S, PREWARM_S, measure, measureAtRate, median, option as optionOf, parseWrk, requireWrk, startServer, startSink } from './http/driver.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const args = process.argv.slice(2)
@@ -49,7 +49,7 @@ async function fixedLoad(node, framework, rate) {
     for (const variant of order) runs[variant].push(await measureAtRate(node, framework, variant, sink.url, rate, seconds))
   }
   log()
-  log(`Latency at the same offered load: ${rate} req/s (${loadFraction} × untraced throughput), open loop (bench/load.mjs, 64 connections) after 3 s of wrk and 2 s at the rate to warm up; server CPU per request answered after the warm-up`)
+  log(`Latency at the same offered load: ${rate} req/s (${loadFraction} × untraced throughput), open loop (bench/load.mjs, 64 connections) after ${PREWARM_S} s of wrk and ${LOAD_WARMUP_S} s at the rate to warm up; server CPU per request answered after the warm-up`)
   log()
   log('| variant | answered req/s | server CPU µs/req | added µs/req | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | p99 ratio | loop delay p99 / max ms |')
   log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')

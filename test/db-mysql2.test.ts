@@ -5,7 +5,18 @@ import { after, before, test } from 'node:test'
 import mysql from 'mysql2'
 import type { Pool, RowDataPacket } from 'mysql2'
 import { startMariadb, type DatabaseServer } from './support/servers/index.js'
-import { assertChildOf, assertSqlResource, commonTags, ownMeta, spansNamed, startTracedApp, type TracedApp } from './support/traced-app.js'
+import {
+  assertChildOf,
+  assertOneAfterOther,
+  assertOwnSpanAroundAwait,
+  assertSqlResource,
+  commonTags,
+  ownMeta,
+  spansAroundAwait,
+  spansNamed,
+  startTracedApp,
+  type TracedApp
+} from './support/traced-app.js'
 
 let server: DatabaseServer
 let traced: TracedApp
@@ -67,13 +78,9 @@ before(async () => {
       })
     })
     // Promise style on the same pool: after the await, the request's own span is active again.
-    app.get('/await/:n', async (request) => {
-      const before = tracer.activeSpan()
-      await tinyPool.promise().query('SELECT SLEEP(?) AS s', [Number((request.params as { n: string }).n) / 10])
-      const after = tracer.activeSpan()
-      tracer.startSpan('after.query').finish()
-      return { before: String(before?.context().spanId), after: String(after?.context().spanId) }
-    })
+    app.get('/await/:n', (request) =>
+      spansAroundAwait(tracer, () => tinyPool.promise().query('SELECT SLEEP(?) AS s', [Number((request.params as { n: string }).n) / 10]), 'after.query')
+    )
     app.get('/down', async (_request, reply) => {
       try {
         await query(refused, 'SELECT 1')
@@ -159,21 +166,15 @@ test("two requests sharing one connection: each query is its own request's child
 })
 
 test("after awaiting a query on a one-connection pool, each request's own span is active again", async () => {
-  const [first, second] = await Promise.all([traced.request('/await/3', 4), traced.request('/await/1', 4)])
-  assert.notEqual(first.root.span_id, second.root.span_id)
-  for (const { body, spans, root } of [first, second]) {
-    const own = String(root.span_id)
-    assert.deepEqual(body, { before: own, after: own })
+  const responses = await Promise.all([traced.request('/await/3', 4), traced.request('/await/1', 4)])
+  assertOwnSpanAroundAwait(responses, 'after.query')
+  for (const { spans, root } of responses) {
     const [query] = spansNamed(spans, 'mysql.query')
-    const [later] = spansNamed(spans, 'after.query')
-    assert.ok(query && later)
+    assert.ok(query)
     assertChildOf(query, root)
-    assertChildOf(later, root)
   }
   // The two queries ran one after the other on the one connection: it went from one request to the other.
-  const [a, b] = spansNamed([...first.spans, ...second.spans], 'mysql.query')
-  assert.ok(a && b)
-  assert.ok(b.start >= a.start + a.duration, 'the second query waited for the first')
+  assertOneAfterOther(responses, 'mysql.query')
 })
 
 test('a connection refused: the app still answers, the acquire span says why', async () => {

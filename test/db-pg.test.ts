@@ -7,7 +7,18 @@ import { drizzle } from 'drizzle-orm/node-postgres'
 import { sql } from 'drizzle-orm'
 import { instrumentPg } from '@datadog-apm/core'
 import { startPostgres, type DatabaseServer } from './support/servers/index.js'
-import { assertChildOf, assertSqlResource, commonTags, ownMeta, spansNamed, startTracedApp, type TracedApp } from './support/traced-app.js'
+import {
+  assertChildOf,
+  assertOneAfterOther,
+  assertOwnSpanAroundAwait,
+  assertSqlResource,
+  commonTags,
+  ownMeta,
+  spansAroundAwait,
+  spansNamed,
+  startTracedApp,
+  type TracedApp
+} from './support/traced-app.js'
 
 let server: DatabaseServer
 let traced: TracedApp
@@ -75,13 +86,9 @@ before(async () => {
     })
     // Promise style on the one-connection pool: the request that waited gets the connection when the
     // other releases it, and after the await its own span is active again.
-    app.get('/await/:n', async (request) => {
-      const before = tracer.activeSpan()
-      await tinyPool.query('SELECT pg_sleep($1)', [Number((request.params as { n: string }).n) / 10])
-      const after = tracer.activeSpan()
-      tracer.startSpan('after.query').finish()
-      return { before: String(before?.context().spanId), after: String(after?.context().spanId) }
-    })
+    app.get('/await/:n', (request) =>
+      spansAroundAwait(tracer, () => tinyPool.query('SELECT pg_sleep($1)', [Number((request.params as { n: string }).n) / 10]), 'after.query')
+    )
     app.get('/drizzle', async () => {
       const result = await db.execute(sql`SELECT name FROM products WHERE stock > ${0}`)
       return result.rows
@@ -164,21 +171,15 @@ test("a shared client and a one-connection pool: each query is its own request's
 })
 
 test("after awaiting a query on a one-connection pool, each request's own span is active again", async () => {
-  const [first, second] = await Promise.all([traced.request('/await/3', 3), traced.request('/await/1', 3)])
-  assert.notEqual(first.root.span_id, second.root.span_id)
-  for (const { body, spans, root } of [first, second]) {
-    const own = String(root.span_id)
-    assert.deepEqual(body, { before: own, after: own })
+  const responses = await Promise.all([traced.request('/await/3', 3), traced.request('/await/1', 3)])
+  assertOwnSpanAroundAwait(responses, 'after.query')
+  for (const { spans, root } of responses) {
     const [query] = spansNamed(spans, 'pg.query')
-    const [later] = spansNamed(spans, 'after.query')
-    assert.ok(query && later)
+    assert.ok(query)
     assertChildOf(query, root)
-    assertChildOf(later, root)
   }
   // The two queries ran one after the other on the one connection: it went from one request to the other.
-  const [a, b] = spansNamed([...first.spans, ...second.spans], 'pg.query')
-  assert.ok(a && b)
-  assert.ok(b.start >= a.start + a.duration, 'the second query waited for the first')
+  assertOneAfterOther(responses, 'pg.query')
 })
 
 test('queries of drizzle-orm on the instrumented pool are traced', async () => {

@@ -6,7 +6,17 @@ import { after, before, test } from 'node:test'
 import { Redis } from 'ioredis'
 import { createClient, createClientPool } from 'redis'
 import { startRedis, type DatabaseServer } from './support/servers/index.js'
-import { assertChildOf, commonTags, ownMeta, spansNamed, startTracedApp, type TracedApp } from './support/traced-app.js'
+import {
+  assertChildOf,
+  assertOneAfterOther,
+  assertOwnSpanAroundAwait,
+  commonTags,
+  ownMeta,
+  spansAroundAwait,
+  spansNamed,
+  startTracedApp,
+  type TracedApp
+} from './support/traced-app.js'
 
 let server: DatabaseServer
 let traced: TracedApp
@@ -74,13 +84,9 @@ before(async () => {
     })
     // A pool of one client: the request that waited gets the client when the other's BLPOP times out
     // and returns it, and after the await its own span is active again.
-    app.get('/node/await/:n', async (request) => {
+    app.get('/node/await/:n', (request) => {
       const n = Number((request.params as { n: string }).n)
-      const before = tracer.activeSpan()
-      await nodePool.blPop(`empty:${n}`, n / 10)
-      const after = tracer.activeSpan()
-      tracer.startSpan('after.command').finish()
-      return { before: String(before?.context().spanId), after: String(after?.context().spanId) }
+      return spansAroundAwait(tracer, () => nodePool.blPop(`empty:${n}`, n / 10), 'after.command')
     })
     app.get('/node/multi', async () => node.multi().set('c', '1').incr('c').get('c').exec())
     app.get('/node/pipeline', async () => node.multi().set('d', '1').incr('d').execAsPipeline())
@@ -209,15 +215,7 @@ test('node-redis: a failing command marks its span and the app answers', async (
 
 test("node-redis: after awaiting a command on a one-client pool, each request's own span is active again", async () => {
   // Two spans each, the request and after.command: where the waiting request's BLPOP goes is the next test's.
-  const [first, second] = await Promise.all([traced.request('/node/await/3', 2), traced.request('/node/await/1', 2)])
-  assert.notEqual(first.root.span_id, second.root.span_id)
-  for (const { body, spans, root } of [first, second]) {
-    const own = String(root.span_id)
-    assert.deepEqual(body, { before: own, after: own })
-    const [later] = spansNamed(spans, 'after.command')
-    assert.ok(later)
-    assertChildOf(later, root)
-  }
+  assertOwnSpanAroundAwait(await Promise.all([traced.request('/node/await/3', 2), traced.request('/node/await/1', 2)]), 'after.command')
 })
 
 // node-redis's pool runs a queued command from the promise chain of the request that returns the client,
@@ -225,9 +223,7 @@ test("node-redis: after awaiting a command on a one-client pool, each request's 
 // When this fails, node-redis or the tracer changed: the waiting command may now be its own request's child.
 test('node-redis: a command that waited for a pooled client is a child of the request that returned it', async () => {
   const [first, second] = await Promise.all([traced.request('/node/await/3', 2), traced.request('/node/await/1', 2)])
-  const [a, b] = spansNamed([...first.spans, ...second.spans], 'redis.command')
-  assert.ok(a && b)
-  assert.ok(b.start >= a.start + a.duration, 'the second command waited for the first')
+  const [a, b] = assertOneAfterOther([first, second], 'redis.command')
   const holder = [first, second].find((r) => r.root.span_id === a.parent_id)
   const waiter = [first, second].find((r) => r !== holder)
   assert.ok(holder && waiter)

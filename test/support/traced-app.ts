@@ -114,3 +114,38 @@ export function ownMeta(span: ReceivedSpan): Record<string, string> {
 export function assertSqlResource(span: ReceivedSpan, statement: string): void {
   assert.equal(span.resource, statement)
 }
+
+/**
+ * A route body for the context-after-await tests: the active span's id before and after `work` (a driver
+ * call that waits), and a span `after` started once it resolved.
+ */
+export async function spansAroundAwait(tracer: Tracer, work: () => Promise<unknown>, after: string): Promise<{ before: string; after: string }> {
+  const before = tracer.activeSpan()
+  await work()
+  const active = tracer.activeSpan()
+  tracer.startSpan(after).finish()
+  return { before: String(before?.context().spanId), after: String(active?.context().spanId) }
+}
+
+/**
+ * Two requests to a `spansAroundAwait` route ran at once: each saw its own span active before and after
+ * the await, and the span `after` started then is its child.
+ */
+export function assertOwnSpanAroundAwait(responses: readonly TracedResponse[], after: string): void {
+  assert.notEqual(responses[0]?.root.span_id, responses[1]?.root.span_id)
+  for (const { body, spans, root } of responses) {
+    const own = String(root.span_id)
+    assert.deepEqual(body, { before: own, after: own })
+    const [later] = spansNamed(spans, after)
+    assert.ok(later)
+    assertChildOf(later, root)
+  }
+}
+
+/** The two driver spans named `name` across `responses` ran one after the other: the second waited for the first. */
+export function assertOneAfterOther(responses: readonly TracedResponse[], name: string): [ReceivedSpan, ReceivedSpan] {
+  const [a, b] = spansNamed(responses.flatMap((r) => r.spans), name)
+  assert.ok(a && b)
+  assert.ok(b.start >= a.start + a.duration, `the second ${name} waited for the first`)
+  return [a, b]
+}

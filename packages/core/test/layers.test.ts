@@ -153,58 +153,58 @@ test('imports point down the layer order (or stay in their folder)', () => {
   assert.deepEqual(upward, [], `imports against the layer order ${LAYERS.join(' > ')}:\n  ${upward.join('\n  ')}`)
 })
 
-/** Where a file reads `process.env` (a property access, so comments and strings do not count). */
-function envReads(path: string): number[] {
-  const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true)
+/** The lines of a file (`text`, read from `path` unless given) with a node `matches`: code only, so comments and strings do not count. */
+function linesWhere(path: string, matches: (node: ts.Node) => boolean, text = readFileSync(path, 'utf8')): number[] {
+  const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true)
   const lines: number[] = []
   const visit = (node: ts.Node): void => {
-    if (ts.isPropertyAccessExpression(node) && node.name.text === 'env' && ts.isIdentifier(node.expression) && node.expression.text === 'process') {
-      lines.push(source.getLineAndCharacterOfPosition(node.getStart()).line + 1)
-    }
+    if (matches(node)) lines.push(source.getLineAndCharacterOfPosition(node.getStart()).line + 1)
     ts.forEachChild(node, visit)
   }
   visit(source)
   return lines
 }
 
-test('config/ is the only reader of process.env: settings are resolved in one place', () => {
-  const readers: string[] = []
+/** `file:line` of every match of `find` in core's files outside `layer`. */
+function foundOutside(layer: string, find: (path: string) => number[]): string[] {
+  const found: string[] = []
   for (const path of sourceFiles(src)) {
-    if (layerOf(name(path)) === 'config') continue
-    for (const line of envReads(path)) readers.push(`${name(path)}:${line}`)
+    if (layerOf(name(path)) === layer) continue
+    for (const line of find(path)) found.push(`${name(path)}:${line}`)
   }
-  assert.deepEqual(readers, [])
+  return found
+}
+
+/** Where a file reads `process.env` (a property access). */
+function envReads(path: string): number[] {
+  return linesWhere(
+    path,
+    (node) => ts.isPropertyAccessExpression(node) && node.name.text === 'env' && ts.isIdentifier(node.expression) && node.expression.text === 'process'
+  )
+}
+
+test('config/ is the only reader of process.env: settings are resolved in one place', () => {
+  assert.deepEqual(foundOutside('config', envReads), [])
 })
 
-/** Where a file tests `instanceof AgentExporter` (a binary expression, so comments and strings do not count). */
-function agentExporterChecks(path: string, text = readFileSync(path, 'utf8')): number[] {
-  const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true)
-  const lines: number[] = []
-  const visit = (node: ts.Node): void => {
-    if (
+/** Where a file tests `instanceof AgentExporter` (a binary expression). */
+function agentExporterChecks(path: string, text?: string): number[] {
+  return linesWhere(
+    path,
+    (node) =>
       ts.isBinaryExpression(node) &&
       node.operatorToken.kind === ts.SyntaxKind.InstanceOfKeyword &&
       ts.isIdentifier(node.right) &&
-      node.right.text === 'AgentExporter'
-    ) {
-      lines.push(source.getLineAndCharacterOfPosition(node.getStart()).line + 1)
-    }
-    ts.forEachChild(node, visit)
-  }
-  visit(source)
-  return lines
+      node.right.text === 'AgentExporter',
+    text
+  )
 }
 
 // The tracer, the metrics and everything else above export reach the exporter through the Exporter
 // interface only: what the agent exporter offers them (its agent client, the /info probe) is an optional
 // member of it, so any exporter may offer it too, and nothing depends on which class it is.
 test('outside export/, nothing asks whether the exporter is the agent exporter', () => {
-  const checks: string[] = []
-  for (const path of sourceFiles(src)) {
-    if (layerOf(name(path)) === 'export') continue
-    for (const line of agentExporterChecks(path)) checks.push(`${name(path)}:${line}`)
-  }
-  assert.deepEqual(checks, [])
+  assert.deepEqual(foundOutside('export', agentExporterChecks), [])
 })
 
 // Small files that each do one thing: past 400 lines a file has usually become two. The SQL tokenizer
